@@ -1,0 +1,14 @@
+using System.CommandLine;
+using ForgetGate.Lab.Cli.Commands;
+
+namespace ForgetGate.Lab.Cli;
+
+internal static class Program
+{
+    private static int Main(string[] args)
+    {
+        var root = new RootCommand("ForgetGate.Lab: continual-learning experiments on LSTM-family networks.");
+        root.Subcommands.Add(InfoCommand.Create());
+        return root.Parse(args).Invoke();
+    }
+}
