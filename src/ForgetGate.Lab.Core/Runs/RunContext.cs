@@ -1,0 +1,24 @@
+namespace ForgetGate.Lab.Core.Runs;
+
+/// <summary>Everything an executor gets for one attempt of one run.</summary>
+/// <param name="RunId">The run's id in the store.</param>
+/// <param name="SweepId">The sweep the run belongs to.</param>
+/// <param name="ConfigJson">The fully resolved config (canonical JSON).</param>
+/// <param name="ConfigHash">SHA-256 of <paramref name="ConfigJson"/>, lower-case hex.</param>
+/// <param name="Seed">The run's seed.</param>
+/// <param name="Attempt">1 for the first attempt, incremented on every claim.</param>
+/// <param name="ThreadsPerRun">Compute threads this run may use.</param>
+/// <param name="CheckpointDirectory">A directory owned by this run (exists), stable across attempts.</param>
+/// <param name="LastCheckpoint">The last checkpoint recorded by an earlier attempt, or null to start fresh.</param>
+/// <param name="Sink">Fenced writes of results; every call may throw <see cref="LeaseLostException"/>.</param>
+public sealed record RunContext(
+    long RunId,
+    long SweepId,
+    string ConfigJson,
+    string ConfigHash,
+    long Seed,
+    int Attempt,
+    int ThreadsPerRun,
+    string CheckpointDirectory,
+    CheckpointRecord? LastCheckpoint,
+    IRunSink Sink);

@@ -1,0 +1,53 @@
+using ForgetGate.Lab.Core.Runs;
+
+namespace ForgetGate.Lab.Storage;
+
+/// <summary>
+/// The durable store and queue (DESIGN.md §8). One implementation over a <see cref="SqlDialect"/> per provider
+/// (SQLite now, PostgreSQL later); every method opens its own connection (one connection per unit of work).
+/// Methods throw <see cref="StoreUnavailableException"/> when the database is read-only, full or cannot be opened.
+/// </summary>
+public interface IRunStore
+{
+    /// <summary>A display form of where the store lives (file path or host/database).</summary>
+    string Location { get; }
+
+    /// <summary>Applies the numbered migrations not applied yet; safe when several processes call it at once.</summary>
+    Task<int> MigrateAsync(CancellationToken cancellationToken);
+
+    /// <summary>Returns the id of the sweep with this name and spec hash, creating it if new.</summary>
+    Task<long> CreateSweepAsync(NewSweep sweep, CancellationToken cancellationToken);
+
+    /// <summary>Queues runs; a config hash already present in the sweep is skipped (one run per point).</summary>
+    Task<EnqueueResult> EnqueueAsync(long sweepId, IReadOnlyList<NewRun> runs, CancellationToken cancellationToken);
+
+    /// <summary>Requeues running runs whose lease expired (or fails them once attempts are used up); returns how many.</summary>
+    Task<int> RescueExpiredAsync(CancellationToken cancellationToken);
+
+    /// <summary>Claims the next queued run (highest priority, then oldest) with a fresh lease, or null when none is queued.</summary>
+    Task<ClaimedRun?> ClaimAsync(ClaimRequest request, CancellationToken cancellationToken);
+
+    /// <summary>Extends the lease; null when the lease is lost, else whether cancellation was requested.</summary>
+    Task<HeartbeatResult?> HeartbeatAsync(long runId, string leaseToken, TimeSpan lease, CancellationToken cancellationToken);
+
+    /// <summary>Gives the run back to the queue without burning the attempt (graceful shutdown); false when the lease was already lost.</summary>
+    Task<bool> ReleaseAsync(long runId, string leaseToken, CancellationToken cancellationToken);
+
+    /// <summary>Records a failure: retryable ones requeue until max_attempts, non-retryable ones fail at once.</summary>
+    Task<bool> FailAsync(long runId, string leaseToken, string message, bool retryable, CancellationToken cancellationToken);
+
+    /// <summary>Marks a running run whose cancellation was requested as cancelled.</summary>
+    Task<bool> MarkCancelledAsync(long runId, string leaseToken, CancellationToken cancellationToken);
+
+    /// <summary>Requests cancellation: a queued run is cancelled at once, a running one at its next heartbeat.</summary>
+    Task<bool> RequestCancelAsync(long runId, CancellationToken cancellationToken);
+
+    /// <summary>The fenced writer an executor uses for a claimed run.</summary>
+    IRunSink OpenSink(ClaimedRun run);
+
+    /// <summary>One run's row (null if absent).</summary>
+    Task<RunRecord?> GetRunAsync(long runId, CancellationToken cancellationToken);
+
+    /// <summary>Sweeps with run counts per status and mean progress.</summary>
+    Task<IReadOnlyList<SweepStatus>> GetStatusAsync(CancellationToken cancellationToken);
+}

@@ -1,0 +1,7 @@
+using System.Text.Json.Serialization;
+
+namespace ForgetGate.Lab.Storage;
+
+/// <summary>Source-generated JSON for the few JSON columns the store writes.</summary>
+[JsonSerializable(typeof(double[]))]
+internal sealed partial class StorageJsonContext : JsonSerializerContext;
