@@ -1,0 +1,40 @@
+using ForgetGate.Lab.Numerics.Models;
+
+namespace ForgetGate.Lab.Core.Training;
+
+/// <summary>Which optimizer trains the model, with PyTorch's parameter names.</summary>
+public sealed record OptimizerOptions(
+    string Kind = "adam",
+    double LearningRate = 1e-3,
+    double Beta1 = 0.9,
+    double Beta2 = 0.999,
+    double Eps = 1e-8,
+    double WeightDecay = 0,
+    double Momentum = 0,
+    bool Nesterov = false);
+
+/// <summary>The continual-learning strategy and its parameters (DESIGN.md §7).</summary>
+public sealed record StrategyOptions(
+    string Kind = "naive",
+    int BufferSize = 500,
+    double ReplayFraction = 0.5,
+    double EwcLambda = 100,
+    double EwcGamma = 1.0,
+    int FisherSamples = 200);
+
+/// <summary>Everything the run loop needs besides the task sequence, already validated by the spec layer.</summary>
+public sealed record ContinualRunOptions(
+    Variant Variant,
+    int Hidden,
+    int Layers,
+    int EpochsPerTask,
+    int BatchSize,
+    OptimizerOptions Optimizer,
+    StrategyOptions Strategy,
+    ulong Seed,
+    double? ClipNorm = null,
+    bool EvaluateEveryEpoch = true,
+    int CheckpointEveryBatches = 0,
+    int Threads = 1,
+    int EvaluationBatchSize = 1000,
+    int GateProbeSamples = 256);
