@@ -93,6 +93,21 @@ internal sealed class ReferenceModel
         Assert.Equal(_parameters.Count, count);
     }
 
+    /// <summary>Copies values from named float32 tensors (every reference tensor must be present).</summary>
+    public void CopyFrom(IReadOnlyDictionary<string, float[]> tensors)
+    {
+        Assert.Equal(_parameters.Count, tensors.Count);
+        foreach (var p in _parameters)
+        {
+            var values = tensors[p.Name];
+            Assert.Equal(p.Value.Length, values.Length);
+            for (int i = 0; i < values.Length; i++)
+            {
+                p.Value[i] = values[i];
+            }
+        }
+    }
+
     /// <summary>x [B,T,D] → logits [B,C] from the last step's top h.</summary>
     public double[] Forward(double[] x, int batch, int steps)
     {
