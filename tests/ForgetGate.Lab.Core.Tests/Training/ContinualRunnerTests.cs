@@ -29,20 +29,20 @@ public sealed class ContinualRunnerTests : IDisposable
     [Fact]
     public async Task RunAsync_TinySequence_LearnsEveryTaskAndWritesEveryRowOnce()
     {
-        var data = new ToyTasks(tasks: 3, trainPerTask: 256, testPerTask: 128, seed: 7);
+        var data = new ToyTasks(tasks: 3, trainPerTask: 768, testPerTask: 256, seed: 7);
         var recorder = await RunAsync(Options(), data, Path.Combine(_dir, "ck"));
 
         var r = recorder.AccuracyMatrix(3, 2);
         for (int j = 0; j < 3; j++)
         {
-            // A linearly separable sign task: 2 epochs of 16 batches reach well above chance (0.5).
+            // A linearly separable sign task: 2 epochs of 48 batches reach well above chance (0.5).
             Assert.True(r[j + 1, j] > 0.75, $"R[{j + 1}][{j}] = {r[j + 1, j]}");
         }
 
         // Rows: (1 baseline + 3 tasks × 2 epochs) evaluations × 3 tasks × 2 metrics, each written once.
         Assert.Equal((1 + (3 * 2)) * 3 * 2, recorder.Evaluations.Count);
         Assert.Equal(0, recorder.DuplicateEvaluationWrites);
-        Assert.Equal(3 * 2 * 16, recorder.Curve.Count);
+        Assert.Equal(3 * 2 * 48, recorder.Curve.Count);
         Assert.Equal(3 * 3, recorder.Gates.Count); // after each task × each eval task × 1 layer
         Assert.All(recorder.Gates, g => Assert.Equal(32 * 4 * 8, g.Histogram.Sum()));
         Assert.Equal(3, recorder.Checkpoints.Count);
@@ -139,7 +139,7 @@ public sealed class ContinualRunnerTests : IDisposable
     [Fact]
     public async Task RunAsync_MultiHead_PredictsOnlyTheTasksClasses()
     {
-        var data = new ToyTasks(tasks: 3, trainPerTask: 256, testPerTask: 128, seed: 11, multiHead: true);
+        var data = new ToyTasks(tasks: 3, trainPerTask: 768, testPerTask: 256, seed: 11, multiHead: true);
         var recorder = await RunAsync(Options(), data, null);
         var r = recorder.AccuracyMatrix(3, 2);
         // With the softmax restricted to the task's 2 classes, chance is 0.5 per task, never 1/6.
