@@ -40,6 +40,9 @@ public sealed class ContinualRunner : IDisposable
     private readonly List<SampleRef> _order = [];
     private readonly List<TrainingCurveRow> _curve = [];
 
+    // R[i][j]: score of task j after task i's last epoch (row 0 untrained); carried through checkpoints.
+    private readonly double[,] _scores;
+
     /// <summary>Builds the model (initialised from the seed), optimizer and strategy for one run.</summary>
     public ContinualRunner(ContinualRunOptions options, ITaskSource data, IRunSink sink, ComputePool? pool = null, IProgress<RunProgress>? progress = null)
     {
@@ -68,6 +71,14 @@ public sealed class ContinualRunner : IDisposable
         _output = new float[maxBatch * data.Outputs];
         _dOutput = new float[maxBatch * data.Outputs];
         _indices = new int[maxBatch];
+        _scores = new double[data.TaskCount + 1, data.TaskCount];
+        for (int i = 0; i <= data.TaskCount; i++)
+        {
+            for (int j = 0; j < data.TaskCount; j++)
+            {
+                _scores[i, j] = double.NaN;
+            }
+        }
     }
 
     /// <summary>The model being trained (for tests and checkpoints).</summary>
@@ -121,7 +132,7 @@ public sealed class ContinualRunner : IDisposable
             }
         }
 
-        return new RunOutcome(total.Elapsed, LastSamplesPerSecond);
+        return new RunOutcome(total.Elapsed, LastSamplesPerSecond, (double[,])_scores.Clone());
     }
 
     private async Task<long> TrainEpochAsync(int task, int epoch, int firstBatch, string? checkpointDirectory, CancellationToken cancellationToken)
@@ -288,6 +299,11 @@ public sealed class ContinualRunner : IDisposable
         for (int task = 0; task < _data.TaskCount; task++)
         {
             var (score, loss) = Evaluate(task);
+            if (epoch == 0 || epoch == _options.EpochsPerTask)
+            {
+                _scores[afterTask, task] = score;
+            }
+
             if (_data.IsRegression)
             {
                 rows.Add(new EvaluationRow(afterTask, epoch, task, "mse", loss));
@@ -437,6 +453,7 @@ public sealed class ContinualRunner : IDisposable
 
         _strategy.Save(state.Tensors, state.Metadata);
         state.Metadata["strategy"] = _strategy.Kind;
+        state.Metadata["scores"] = string.Join(' ', _scores.Cast<double>().Select(v => v.ToString("R", CultureInfo.InvariantCulture)));
         state.Metadata["variant"] = _options.Variant.Name();
         string sha = RunCheckpointFile.Write(path, state);
         await _sink.RecordCheckpointAsync(new CheckpointRecord(position.Task, position.Epoch, position.Batch, path, sha), cancellationToken).ConfigureAwait(false);
@@ -469,6 +486,17 @@ public sealed class ContinualRunner : IDisposable
             .ToDictionary(t => t.Key["optim.".Length..], t => t.Value, StringComparer.Ordinal);
         _optimizer.SetState(new OptimizerState(kind, long.Parse(step, CultureInfo.InvariantCulture), buffers));
         _strategy.Load(state.Tensors, state.Metadata);
+        var scores = state.Metadata.TryGetValue("scores", out var text) ? text.Split(' ') : [];
+        if (scores.Length != _scores.Length)
+        {
+            throw new InvalidDataException($"Checkpoint '{path}' holds {scores.Length} scores; this run has {_scores.Length} (tasks do not match).");
+        }
+
+        for (int k = 0; k < scores.Length; k++)
+        {
+            _scores[k / _data.TaskCount, k % _data.TaskCount] = double.Parse(scores[k], CultureInfo.InvariantCulture);
+        }
+
         return state.Position;
     }
 
@@ -512,5 +540,5 @@ public sealed class ContinualRunner : IDisposable
     }
 }
 
-/// <summary>How a run ended: wall time and the last task's training throughput.</summary>
-public readonly record struct RunOutcome(TimeSpan WallTime, double TrainSamplesPerSecond);
+/// <summary>How a run ended: wall time, the last task's training throughput, and R [(T+1) × T] (row 0 untrained).</summary>
+public sealed record RunOutcome(TimeSpan WallTime, double TrainSamplesPerSecond, double[,] Scores);

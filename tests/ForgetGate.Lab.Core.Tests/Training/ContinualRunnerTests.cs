@@ -30,9 +30,15 @@ public sealed class ContinualRunnerTests : IDisposable
     public async Task RunAsync_TinySequence_LearnsEveryTaskAndWritesEveryRowOnce()
     {
         var data = new ToyTasks(tasks: 3, trainPerTask: 768, testPerTask: 256, seed: 7);
-        var recorder = await RunAsync(Options(), data, Path.Combine(_dir, "ck"));
+        var recorder = new MemorySink();
+        double[,] outcomeScores;
+        using (var runner = new ContinualRunner(Options(), data, recorder))
+        {
+            outcomeScores = (await runner.RunAsync(Path.Combine(_dir, "ck"), null, CancellationToken.None)).Scores;
+        }
 
         var r = recorder.AccuracyMatrix(3, 2);
+        Assert.Equal(r, outcomeScores);
         for (int j = 0; j < 3; j++)
         {
             // A linearly separable sign task: 2 epochs of 48 batches reach well above chance (0.5).
@@ -61,9 +67,10 @@ public sealed class ContinualRunnerTests : IDisposable
         var options = Options(strategy, Variant.Lstm, checkpointEvery);
         var full = new MemorySink();
         float[][] finalParameters;
+        RunOutcome fullOutcome;
         using (var runner = new ContinualRunner(options, data, full))
         {
-            await runner.RunAsync(Path.Combine(_dir, "full"), null, CancellationToken.None);
+            fullOutcome = await runner.RunAsync(Path.Combine(_dir, "full"), null, CancellationToken.None);
             finalParameters = runner.Model.Parameters.Select(p => p.Value.ToArray()).ToArray();
         }
 
@@ -72,7 +79,8 @@ public sealed class ContinualRunnerTests : IDisposable
         {
             var resumed = new MemorySink();
             using var runner = new ContinualRunner(options, data, resumed);
-            await runner.RunAsync(Path.Combine(_dir, "resume"), checkpoint.Path, CancellationToken.None);
+            var outcome = await runner.RunAsync(Path.Combine(_dir, "resume"), checkpoint.Path, CancellationToken.None);
+            Assert.Equal(fullOutcome.Scores, outcome.Scores); // R survives the checkpoint, so summaries need no re-read
 
             foreach (var (key, value) in resumed.Evaluations)
             {
