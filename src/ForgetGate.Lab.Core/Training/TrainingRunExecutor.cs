@@ -1,0 +1,47 @@
+using ForgetGate.Lab.Core.Runs;
+using ForgetGate.Lab.Numerics.Threading;
+
+namespace ForgetGate.Lab.Core.Training;
+
+/// <summary>What one run needs, resolved from its stored config: run options, the task sequence, and facts to record.</summary>
+public sealed record RunPlan(ContinualRunOptions Options, ITaskSource Tasks, string DatasetFingerprint);
+
+/// <summary>Turns a run's canonical config JSON into a <see cref="RunPlan"/>; throws <see cref="NonRetryableRunException"/> for a config or dataset a retry cannot fix.</summary>
+public interface IRunPlanFactory
+{
+    /// <summary>Resolves the plan for a config.</summary>
+    RunPlan Create(string configJson);
+}
+
+/// <summary>
+/// The worker's executor for real training runs: resolves the plan, trains (resuming from the last checkpoint of an
+/// earlier attempt), then completes the run with its summary metrics computed from R by <paramref name="summarise"/>.
+/// </summary>
+public sealed class TrainingRunExecutor(IRunPlanFactory plans, Func<RunPlan, double[,], IReadOnlyList<RunSummaryRow>> summarise) : IRunExecutor
+{
+    /// <summary>Configs without an <c>executor</c> field are training runs.</summary>
+    public const string ExecutorName = "train";
+
+    /// <inheritdoc />
+    public string Name => ExecutorName;
+
+    /// <summary>Live progress of the run being executed (for the console), if anyone listens.</summary>
+    public IProgress<RunProgress>? Progress { get; init; }
+
+    /// <inheritdoc />
+    public async Task ExecuteAsync(RunContext context, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        var plan = plans.Create(context.ConfigJson);
+        using var pool = new ComputePool(Math.Max(1, context.ThreadsPerRun));
+        using var runner = new ContinualRunner(plan.Options, plan.Tasks, context.Sink, pool, Progress);
+        string? resume = context.LastCheckpoint is { } last && File.Exists(last.Path) ? last.Path : null;
+        var outcome = await runner.RunAsync(context.CheckpointDirectory, resume, cancellationToken).ConfigureAwait(false);
+        var summary = new List<RunSummaryRow>(summarise(plan, outcome.Scores))
+        {
+            new("wall_seconds", "wall time of this attempt", outcome.WallTime.TotalSeconds),
+            new("train_samples_per_s", "training throughput of the last task", outcome.TrainSamplesPerSecond),
+        };
+        await context.Sink.CompleteAsync(summary, cancellationToken).ConfigureAwait(false);
+    }
+}
