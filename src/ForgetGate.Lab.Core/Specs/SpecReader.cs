@@ -1,0 +1,367 @@
+using System.Security.Cryptography;
+using System.Text;
+using YamlDotNet.Core;
+using YamlDotNet.RepresentationModel;
+
+namespace ForgetGate.Lab.Core.Specs;
+
+/// <summary>One point of a sweep: its resolved config, canonical JSON, hash, and the swept values that name it.</summary>
+public sealed record SweepPoint(RunConfig Config, string CanonicalJson, string ConfigHash, IReadOnlyDictionary<string, string> Factors);
+
+/// <summary>A validated experiment spec and the runs it expands to (duplicates removed).</summary>
+public sealed record ExperimentSpec(string File, string Name, string Description, string Text, string TextHash, int MaxAttempts, int Priority, IReadOnlyList<SweepPoint> Points)
+{
+    /// <summary>The swept field paths, in the order the spec gives them.</summary>
+    public IReadOnlyList<string> SweptPaths => Points.Count == 0 ? [] : Points[0].Factors.Keys.ToList();
+}
+
+/// <summary>
+/// Reads experiment specs (YAML): every field is checked against <see cref="SpecSchema"/>, every problem is reported
+/// with file, line, field path, value and what is allowed, and a spec with any problem yields no runs.
+/// Lists (inline, or under <c>sweep:</c> keyed by path) are swept as a cartesian product.
+/// </summary>
+public static class SpecReader
+{
+    /// <summary>Reads and validates a spec file, applying <c>path=value</c> overrides first.</summary>
+    public static ExperimentSpec ReadFile(string path, IEnumerable<string>? overrides = null)
+    {
+        ArgumentNullException.ThrowIfNull(path);
+        string text;
+        try
+        {
+            text = File.ReadAllText(path);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new SpecValidationException([new SpecError(path, 0, "(file)", "cannot be read: " + e.Message)]);
+        }
+
+        return Parse(text, path, overrides);
+    }
+
+    /// <summary>Parses spec text; <paramref name="file"/> names it in errors.</summary>
+    public static ExperimentSpec Parse(string text, string file, IEnumerable<string>? overrides = null)
+    {
+        ArgumentNullException.ThrowIfNull(text);
+        var errors = new List<SpecError>();
+        var raw = ReadYaml(text, file, errors);
+        var parsedOverrides = ParseOverrides(overrides ?? [], errors);
+        if (errors.Count > 0)
+        {
+            throw new SpecValidationException(errors);
+        }
+
+        var points = Resolve(file, raw, parsedOverrides);
+        var queue = ResolveQueueFields(file, raw, parsedOverrides);
+        return new ExperimentSpec(
+            file, points[0].Config.Name, queue.Description, text,
+            Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(text))), queue.MaxAttempts, queue.Priority, points);
+    }
+
+    /// <summary>Validates raw values (after overrides) and expands them into deduplicated sweep points.</summary>
+    internal static IReadOnlyList<SweepPoint> Resolve(string file, IReadOnlyList<(string Path, RawValue Value)> raw, IReadOnlyList<(string Path, RawValue Value)> overrides)
+    {
+        var errors = new List<SpecError>();
+        var merged = new List<(string Path, RawValue Value, string Source)>();
+        foreach (var (p, v) in raw)
+        {
+            merged.Add((p, v, file));
+        }
+
+        foreach (var (p, v) in overrides)
+        {
+            merged.RemoveAll(m => m.Path == p);
+            merged.Add((p, v, "--set"));
+        }
+
+        // Validate every value of every field, collecting all problems.
+        var singles = new Dictionary<string, object>(StringComparer.Ordinal);
+        var swept = new List<(string Path, List<object> Values)>();
+        var explicitlySet = new Dictionary<string, (int Line, string Source)>(StringComparer.Ordinal);
+        foreach (var (path, value, source) in merged)
+        {
+            var field = SpecSchema.Find(path);
+            if (field is null)
+            {
+                string where = path.Contains('.', StringComparison.Ordinal) ? path[..path.LastIndexOf('.')] : "";
+                var siblings = SpecSchema.Fields.Select(f => f.Path)
+                    .Where(f => (where.Length == 0 ? !f.Contains('.', StringComparison.Ordinal) : f.StartsWith(where + ".", StringComparison.Ordinal)))
+                    .ToList();
+                errors.Add(new SpecError(source, value.Line, path, "unknown field" + SpecValues.Suggest(path, siblings.Count > 0 ? siblings : SpecSchema.Fields.Select(f => f.Path))
+                    + (siblings.Count > 0 ? $"; fields here: {string.Join(", ", siblings)}" : "")));
+                continue;
+            }
+
+            if (value.IsList && !field.Sweepable)
+            {
+                errors.Add(new SpecError(source, value.Line, path, $"cannot be swept; give a single value ({field.Allowed()})"));
+                continue;
+            }
+
+            if (value.IsList && value.Items.Count == 0)
+            {
+                errors.Add(new SpecError(source, value.Line, path, "an empty list sweeps over nothing; give at least one value"));
+                continue;
+            }
+
+            var converted = new List<object>();
+            foreach (var item in value.Items)
+            {
+                if (SpecValues.TryConvert(field, item, out var v, out var error))
+                {
+                    converted.Add(v);
+                }
+                else
+                {
+                    errors.Add(new SpecError(source, item.Line > 0 ? item.Line : value.Line, path, error));
+                }
+            }
+
+            explicitlySet[path] = (value.Line, source);
+            if (value.IsList)
+            {
+                swept.Add((path, converted.Distinct().ToList()));
+            }
+            else if (converted.Count == 1)
+            {
+                singles[path] = converted[0];
+            }
+        }
+
+        foreach (var field in SpecSchema.Fields.Where(f => f.Required && !explicitlySet.ContainsKey(f.Path)))
+        {
+            errors.Add(new SpecError(file, 0, field.Path, $"is required ({field.Description})"));
+        }
+
+        if (errors.Count > 0)
+        {
+            throw new SpecValidationException(errors);
+        }
+
+        // Cartesian product in the order the spec lists the swept fields.
+        var combinations = new List<Dictionary<string, object>> { new(StringComparer.Ordinal) };
+        foreach (var (path, values) in swept)
+        {
+            combinations = combinations.SelectMany(c => values.Select(v => new Dictionary<string, object>(c, StringComparer.Ordinal) { [path] = v })).ToList();
+        }
+
+        var points = new List<SweepPoint>();
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        var usedSomewhere = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var combination in combinations)
+        {
+            var values = new Dictionary<string, object>(StringComparer.Ordinal);
+            foreach (var field in SpecSchema.Fields)
+            {
+                if (SpecSchema.QueueFields.Contains(field.Path))
+                {
+                    continue;
+                }
+
+                object? v = combination.TryGetValue(field.Path, out var c) ? c : singles.TryGetValue(field.Path, out var s) ? s : field.Default;
+                if (v is not null)
+                {
+                    values[field.Path] = v;
+                }
+            }
+
+            // Drop fields that do not apply to this point (e.g. drift options of a permuted run).
+            foreach (var field in SpecSchema.Fields.Where(f => f.WhenPath is not null))
+            {
+                if (!field.WhenValues.Contains((string)values[field.WhenPath!]))
+                {
+                    values.Remove(field.Path);
+                }
+                else
+                {
+                    usedSomewhere.Add(field.Path);
+                }
+            }
+
+            var config = RunConfig.FromValues(values);
+            string json = config.CanonicalJson;
+            if (seen.Add(json))
+            {
+                var factors = swept.ToDictionary(s => s.Path, s => SpecValues.Format(combination[s.Path]), StringComparer.Ordinal);
+                points.Add(new SweepPoint(config, json, config.Hash, factors));
+            }
+        }
+
+        foreach (var (path, (line, source)) in explicitlySet)
+        {
+            var field = SpecSchema.Find(path)!;
+            if (field.WhenPath is not null && !usedSomewhere.Contains(path))
+            {
+                errors.Add(new SpecError(source, line, path, $"applies only when {field.WhenPath} is {string.Join(" or ", field.WhenValues)}"));
+            }
+        }
+
+        if (errors.Count > 0)
+        {
+            throw new SpecValidationException(errors);
+        }
+
+        return points;
+    }
+
+    private static (string Description, int MaxAttempts, int Priority) ResolveQueueFields(string file, IReadOnlyList<(string Path, RawValue Value)> raw, IReadOnlyList<(string Path, RawValue Value)> overrides)
+    {
+        object Get(string path)
+        {
+            var field = SpecSchema.Find(path)!;
+            var entry = overrides.Concat(raw).FirstOrDefault(r => r.Path == path);
+            if (entry.Value is null)
+            {
+                return field.Default!;
+            }
+
+            SpecValues.TryConvert(field, entry.Value.Items[0], out var v, out _); // already validated by Resolve
+            return v;
+        }
+
+        return ((string)Get("description"), checked((int)(long)Get("max_attempts")), checked((int)(long)Get("priority")));
+    }
+
+    /// <summary>Parses <c>path=value</c> overrides; a value in brackets is a list (<c>model.variant=[lstm,gru]</c>).</summary>
+    internal static IReadOnlyList<(string Path, RawValue Value)> ParseOverrides(IEnumerable<string> overrides, List<SpecError> errors)
+    {
+        var result = new List<(string, RawValue)>();
+        foreach (var o in overrides)
+        {
+            int eq = o.IndexOf('=', StringComparison.Ordinal);
+            if (eq <= 0)
+            {
+                errors.Add(new SpecError("--set", 0, o, "expected field.path=value, e.g. --set training.optimizer.lr=3e-4"));
+                continue;
+            }
+
+            string path = o[..eq].Trim();
+            string value = o[(eq + 1)..].Trim();
+            if (value.StartsWith('[') && value.EndsWith(']'))
+            {
+                var items = value[1..^1].Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+                    .Select(v => new RawScalar(v, false, 0)).ToList();
+                result.Add((path, new RawValue(items, true, 0)));
+            }
+            else
+            {
+                result.Add((path, RawValue.Of(new RawScalar(value, false, 0))));
+            }
+        }
+
+        return result;
+    }
+
+    private static List<(string Path, RawValue Value)> ReadYaml(string text, string file, List<SpecError> errors)
+    {
+        var result = new List<(string, RawValue)>();
+        var stream = new YamlStream();
+        try
+        {
+            stream.Load(new StringReader(text));
+        }
+        catch (YamlException e)
+        {
+            errors.Add(new SpecError(file, (int)e.Start.Line, "(yaml)", "is not valid YAML: " + e.Message));
+            return result;
+        }
+
+        if (stream.Documents.Count != 1 || stream.Documents[0].RootNode is not YamlMappingNode root)
+        {
+            errors.Add(new SpecError(file, 1, "(root)", "a spec is one YAML mapping (name:, scenario:, model:, …)"));
+            return result;
+        }
+
+        foreach (var (keyNode, valueNode) in root.Children)
+        {
+            string key = ((YamlScalarNode)keyNode).Value ?? "";
+            if (key == "sweep")
+            {
+                if (valueNode is not YamlMappingNode sweep)
+                {
+                    errors.Add(new SpecError(file, Line(valueNode), "sweep", "expected a mapping of field paths to lists, e.g. model.variant: [lstm, gru]"));
+                    continue;
+                }
+
+                foreach (var (pathNode, listNode) in sweep.Children)
+                {
+                    string path = ((YamlScalarNode)pathNode).Value ?? "";
+                    if (listNode is not YamlSequenceNode)
+                    {
+                        errors.Add(new SpecError(file, Line(listNode), "sweep." + path, "expected a list of values to sweep over"));
+                        continue;
+                    }
+
+                    AddValue(path, listNode);
+                }
+
+                continue;
+            }
+
+            Walk(key, valueNode);
+        }
+
+        return result;
+
+        void Walk(string path, YamlNode node)
+        {
+            if (node is YamlMappingNode map)
+            {
+                if (SpecSchema.Find(path) is { } leaf)
+                {
+                    errors.Add(new SpecError(file, Line(node), path, $"expected a single value ({leaf.Allowed()}), not a mapping"));
+                    return;
+                }
+
+                foreach (var (k, v) in map.Children)
+                {
+                    Walk(path + "." + (((YamlScalarNode)k).Value ?? ""), v);
+                }
+
+                return;
+            }
+
+            if (SpecSchema.IsSection(path))
+            {
+                errors.Add(new SpecError(file, Line(node), path, $"is a section; expected a mapping with fields like {SpecSchema.Fields.First(f => f.Path.StartsWith(path + ".", StringComparison.Ordinal)).Path}"));
+                return;
+            }
+
+            AddValue(path, node);
+        }
+
+        void AddValue(string path, YamlNode node)
+        {
+            switch (node)
+            {
+                case YamlScalarNode s:
+                    result.Add((path, RawValue.Of(Scalar(s))));
+                    break;
+                case YamlSequenceNode seq:
+                    var items = new List<RawScalar>();
+                    foreach (var item in seq.Children)
+                    {
+                        if (item is YamlScalarNode si)
+                        {
+                            items.Add(Scalar(si));
+                        }
+                        else
+                        {
+                            errors.Add(new SpecError(file, Line(item), path, "list items must be single values"));
+                        }
+                    }
+
+                    result.Add((path, new RawValue(items, true, Line(node))));
+                    break;
+                default:
+                    errors.Add(new SpecError(file, Line(node), path, "unexpected YAML node"));
+                    break;
+            }
+        }
+
+        static RawScalar Scalar(YamlScalarNode s) =>
+            new(s.Value ?? "", s.Style is ScalarStyle.SingleQuoted or ScalarStyle.DoubleQuoted, Line(s));
+
+        static int Line(YamlNode node) => (int)node.Start.Line;
+    }
+}

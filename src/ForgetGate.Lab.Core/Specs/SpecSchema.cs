@@ -1,0 +1,72 @@
+using ForgetGate.Lab.Numerics.Models;
+
+namespace ForgetGate.Lab.Core.Specs;
+
+/// <summary>Every field an experiment spec may hold (DESIGN.md §4–§7), with defaults and allowed values.</summary>
+public static class SpecSchema
+{
+    private static readonly string[] s_image = ["permuted", "rotated", "split"];
+
+    /// <summary>The fields, in documentation order.</summary>
+    public static IReadOnlyList<SpecField> Fields { get; } =
+    [
+        new("name", SpecFieldType.Text, null, "Experiment name; sweeps and report folders are named after it.") { Required = true, Sweepable = false },
+        new("description", SpecFieldType.Text, "", "Free text shown in the report.") { Sweepable = false },
+        new("seed", SpecFieldType.Whole, 0L, "Seeds every random stream of the run (init, data order, strategy).") { Min = 0, Max = 9007199254740991 },
+        new("max_attempts", SpecFieldType.Whole, 3L, "Queue: attempts before a crashing run is marked failed.") { Min = 1, Max = 100, Sweepable = false },
+        new("priority", SpecFieldType.Whole, 0L, "Queue: higher runs first.") { Min = -1000, Max = 1000, Sweepable = false },
+
+        new("scenario.kind", SpecFieldType.Choice, "permuted", "Task sequence.") { Choices = ["permuted", "rotated", "split", "drift"] },
+        new("scenario.dataset", SpecFieldType.Choice, "fashion-mnist", "Image dataset (IDX files).") { Choices = ["fashion-mnist", "mnist", "kmnist"], WhenPath = "scenario.kind", WhenValues = s_image },
+        new("scenario.tasks", SpecFieldType.Whole, 5L, "Number of tasks T.") { Min = 1, Max = 100 },
+        new("scenario.train_per_task", SpecFieldType.Whole, 10000L, "Training samples per task (stratified subset).") { Min = 1, Max = 1_000_000 },
+        new("scenario.test_per_task", SpecFieldType.Whole, 2000L, "Test samples per task (stratified subset).") { Min = 1, Max = 1_000_000 },
+        new("scenario.validation_fraction", SpecFieldType.Real, 0.0, "Share of the training subset held out for validation.") { Min = 0, Max = 0.5 },
+        new("scenario.normalize", SpecFieldType.Boolean, false, "Standardise pixels with the dataset's mean and std (else scale to [0, 1]).") { WhenPath = "scenario.kind", WhenValues = s_image },
+        new("scenario.identity_first", SpecFieldType.Boolean, true, "permuted: task 1 sees unpermuted images.") { WhenPath = "scenario.kind", WhenValues = ["permuted"] },
+        new("scenario.max_angle", SpecFieldType.Real, 180.0, "rotated: task k rotates by k·max_angle/(T−1) degrees.") { Min = 0, Max = 360, WhenPath = "scenario.kind", WhenValues = ["rotated"] },
+        new("scenario.classes_per_task", SpecFieldType.Whole, 2L, "split: classes per task.") { Min = 1, Max = 10, WhenPath = "scenario.kind", WhenValues = ["split"] },
+        new("scenario.head", SpecFieldType.Choice, "multi", "split: single (class-incremental) or multi (task-incremental, task id given).") { Choices = ["single", "multi"], WhenPath = "scenario.kind", WhenValues = ["split"] },
+        new("scenario.drift", SpecFieldType.Choice, "abrupt", "drift: how regimes change between tasks.") { Choices = ["abrupt", "gradual", "recurring"], WhenPath = "scenario.kind", WhenValues = ["drift"] },
+        new("scenario.family", SpecFieldType.Choice, "sinusoid", "drift: regime generator.") { Choices = ["sinusoid", "ar"], WhenPath = "scenario.kind", WhenValues = ["drift"] },
+        new("scenario.window", SpecFieldType.Whole, 32L, "drift: input window length L (time steps).") { Min = 1, Max = 4096, WhenPath = "scenario.kind", WhenValues = ["drift"] },
+        new("scenario.horizon", SpecFieldType.Whole, 1L, "drift: values predicted after the window.") { Min = 1, Max = 256, WhenPath = "scenario.kind", WhenValues = ["drift"] },
+        new("scenario.noise", SpecFieldType.Real, 0.05, "drift: std of the observation noise.") { Min = 0, Max = 10, WhenPath = "scenario.kind", WhenValues = ["drift"] },
+
+        new("model.variant", SpecFieldType.Choice, "lstm", "Recurrent cell (DESIGN.md §4).") { Choices = Variants.All.Select(v => v.Name()).ToArray() },
+        new("model.hidden", SpecFieldType.Whole, 128L, "Hidden units H per layer.") { Min = 1, Max = 4096 },
+        new("model.layers", SpecFieldType.Whole, 1L, "Stacked recurrent layers.") { Min = 1, Max = 8 },
+
+        new("training.epochs_per_task", SpecFieldType.Whole, 1L, "Epochs over each task's training data.") { Min = 1, Max = 1000 },
+        new("training.batch_size", SpecFieldType.Whole, 128L, "Samples per optimizer step.") { Min = 1, Max = 65536 },
+        new("training.optimizer.kind", SpecFieldType.Choice, "adam", "Optimizer (PyTorch semantics).") { Choices = ["adam", "sgd"] },
+        new("training.optimizer.lr", SpecFieldType.Real, 1e-3, "Learning rate.") { Min = 0, Max = 10, MinExclusive = true },
+        new("training.optimizer.beta1", SpecFieldType.Real, 0.9, "adam: first-moment decay.") { Min = 0, Max = 1, MaxExclusive = true, WhenPath = "training.optimizer.kind", WhenValues = ["adam"] },
+        new("training.optimizer.beta2", SpecFieldType.Real, 0.999, "adam: second-moment decay.") { Min = 0, Max = 1, MaxExclusive = true, WhenPath = "training.optimizer.kind", WhenValues = ["adam"] },
+        new("training.optimizer.eps", SpecFieldType.Real, 1e-8, "adam: added to √v̂.") { Min = 0, Max = 1, MinExclusive = true, WhenPath = "training.optimizer.kind", WhenValues = ["adam"] },
+        new("training.optimizer.weight_decay", SpecFieldType.Real, 0.0, "L2 penalty added to the gradient.") { Min = 0, Max = 1 },
+        new("training.optimizer.momentum", SpecFieldType.Real, 0.0, "sgd: momentum.") { Min = 0, Max = 1, MaxExclusive = true, WhenPath = "training.optimizer.kind", WhenValues = ["sgd"] },
+        new("training.optimizer.nesterov", SpecFieldType.Boolean, false, "sgd: Nesterov momentum.") { WhenPath = "training.optimizer.kind", WhenValues = ["sgd"] },
+        new("training.clip_norm", SpecFieldType.Real, 0.0, "Global gradient-norm clip; 0 turns it off.") { Min = 0, Max = 1e6 },
+        new("training.eval_every_epoch", SpecFieldType.Boolean, true, "Evaluate every task after every epoch (else after each task only).") { },
+        new("training.checkpoint_every_batches", SpecFieldType.Whole, 0L, "Checkpoint every N batches as well as after each task; 0: after tasks only.") { Min = 0, Max = 1_000_000 },
+
+        new("strategy.kind", SpecFieldType.Choice, "naive", "Continual-learning strategy (DESIGN.md §7).") { Choices = ["naive", "cumulative", "replay", "ewc"] },
+        new("strategy.buffer_size", SpecFieldType.Whole, 500L, "replay: reservoir capacity K (samples).") { Min = 1, Max = 10_000_000, WhenPath = "strategy.kind", WhenValues = ["replay"] },
+        new("strategy.replay_fraction", SpecFieldType.Real, 0.5, "replay: share of each batch drawn from the buffer.") { Min = 0, Max = 1, MinExclusive = true, MaxExclusive = true, WhenPath = "strategy.kind", WhenValues = ["replay"] },
+        new("strategy.lambda", SpecFieldType.Real, 100.0, "ewc: penalty strength λ.") { Min = 0, Max = 1e12, WhenPath = "strategy.kind", WhenValues = ["ewc"] },
+        new("strategy.gamma", SpecFieldType.Real, 1.0, "ewc: decay of the accumulated Fisher (online EWC).") { Min = 0, Max = 1, WhenPath = "strategy.kind", WhenValues = ["ewc"] },
+        new("strategy.fisher_samples", SpecFieldType.Whole, 200L, "ewc: samples for the diagonal Fisher.") { Min = 1, Max = 1_000_000, WhenPath = "strategy.kind", WhenValues = ["ewc"] },
+    ];
+
+    private static readonly Dictionary<string, SpecField> s_byPath = Fields.ToDictionary(f => f.Path, StringComparer.Ordinal);
+
+    /// <summary>Paths of queue hints: part of the spec, not of a run's config (they do not change results).</summary>
+    public static IReadOnlySet<string> QueueFields { get; } = new HashSet<string>(StringComparer.Ordinal) { "max_attempts", "priority", "description" };
+
+    /// <summary>The field at a dotted path, or null.</summary>
+    public static SpecField? Find(string path) => s_byPath.GetValueOrDefault(path);
+
+    /// <summary>Whether a dotted path is a section (e.g. <c>training.optimizer</c>).</summary>
+    public static bool IsSection(string path) => Fields.Any(f => f.Path.StartsWith(path + ".", StringComparison.Ordinal));
+}
