@@ -44,14 +44,15 @@ public static class SpecReader
     {
         ArgumentNullException.ThrowIfNull(text);
         var errors = new List<SpecError>();
-        var raw = ReadYaml(text, file, errors);
-        var parsedOverrides = ParseOverrides(overrides ?? [], errors);
-        if (errors.Count > 0)
+        var raw = ReadYaml(text, file, errors, out bool syntaxOk);
+        if (!syntaxOk)
         {
             throw new SpecValidationException(errors);
         }
 
-        var points = Resolve(file, raw, parsedOverrides);
+        // Structural and override problems are reported together with every value problem.
+        var parsedOverrides = ParseOverrides(overrides ?? [], errors);
+        var points = Resolve(file, raw, parsedOverrides, errors);
         var queue = ResolveQueueFields(file, raw, parsedOverrides);
         return new ExperimentSpec(
             file, points[0].Config.Name, queue.Description, text,
@@ -59,9 +60,9 @@ public static class SpecReader
     }
 
     /// <summary>Validates raw values (after overrides) and expands them into deduplicated sweep points.</summary>
-    internal static IReadOnlyList<SweepPoint> Resolve(string file, IReadOnlyList<(string Path, RawValue Value)> raw, IReadOnlyList<(string Path, RawValue Value)> overrides)
+    internal static IReadOnlyList<SweepPoint> Resolve(string file, IReadOnlyList<(string Path, RawValue Value)> raw, IReadOnlyList<(string Path, RawValue Value)> overrides, IEnumerable<SpecError>? earlier = null)
     {
-        var errors = new List<SpecError>();
+        var errors = new List<SpecError>(earlier ?? []);
         var merged = new List<(string Path, RawValue Value, string Source)>();
         foreach (var (p, v) in raw)
         {
@@ -252,8 +253,9 @@ public static class SpecReader
         return result;
     }
 
-    private static List<(string Path, RawValue Value)> ReadYaml(string text, string file, List<SpecError> errors)
+    private static List<(string Path, RawValue Value)> ReadYaml(string text, string file, List<SpecError> errors, out bool syntaxOk)
     {
+        syntaxOk = false;
         var result = new List<(string, RawValue)>();
         var stream = new YamlStream();
         try
@@ -271,6 +273,8 @@ public static class SpecReader
             errors.Add(new SpecError(file, 1, "(root)", "a spec is one YAML mapping (name:, scenario:, model:, …)"));
             return result;
         }
+
+        syntaxOk = true;
 
         foreach (var (keyNode, valueNode) in root.Children)
         {
