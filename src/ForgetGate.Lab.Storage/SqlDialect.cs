@@ -31,6 +31,9 @@ public abstract class SqlDialect
     /// <summary>Applies pending migrations under a lock held across processes; returns how many were applied.</summary>
     public abstract Task<int> MigrateAsync(CancellationToken cancellationToken);
 
+    /// <summary>Drops pooled connections, so the next unit of work reopens the database (after a read-only or full episode).</summary>
+    public abstract void ResetConnections();
+
     /// <summary>Classifies an error as an environmental fault (read-only, full, unavailable), or null for anything else.</summary>
     public abstract StoreFault? Classify(Exception exception);
 }

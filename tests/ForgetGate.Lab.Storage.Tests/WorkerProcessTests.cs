@@ -219,6 +219,21 @@ public sealed class WorkerProcessTests : IDisposable
     }
 
     [Fact]
+    public async Task Worker_CancelRequestedWhileRunning_RunCancelledAtNextHeartbeatAndWorkerGoesOn()
+    {
+        long run = (await _db.QueueAsync("cancel", [TestDatabase.Synthetic(5, tasks: 2, epochs: 2, steps: 20, stepMs: 50)], priority: 1))[0];
+        long other = (await _db.QueueAsync("after", [TestDatabase.Synthetic(6)]))[0];
+        var worker = Start("--until-empty");
+        await Wait.UntilAsync(() => Progress(run) > 0.05, s_timeout, () => worker.Output);
+        Assert.True(await _db.Store.RequestCancelAsync(run, CancellationToken.None));
+        await worker.WaitForLineAsync($"Run {run} cancelled on request", s_timeout);
+        Assert.Equal(0, await worker.WaitForExitAsync(s_timeout));
+        Assert.Equal("cancelled", Status(run));
+        Assert.True(Progress(run) < 1);
+        Assert.Equal("succeeded", Status(other));
+    }
+
+    [Fact]
     public async Task Worker_TwoProcessesMigratingAnEmptyFileAtOnce_OneSchemaNoError()
     {
         using var empty = new TestDatabase(migrate: false);

@@ -32,7 +32,7 @@ internal static partial class WorkerLog
     [LoggerMessage(9, LogLevel.Error, "Run {RunId} failed on attempt {Attempt} (will retry while attempts remain)")]
     public static partial void FailedRetryable(ILogger logger, Exception exception, long runId, int attempt);
 
-    [LoggerMessage(10, LogLevel.Error, "Store unavailable ({Fault}): {Message}. Not claiming; retrying in {DelaySeconds:F1}s")]
+    [LoggerMessage(10, LogLevel.Error, "Store unavailable ({Fault}): {Message} Not claiming; retrying in {DelaySeconds:F1}s")]
     public static partial void StoreUnavailable(ILogger logger, Storage.StoreFault fault, string message, double delaySeconds);
 
     [LoggerMessage(11, LogLevel.Information, "Store is writable again; claiming resumes")]

@@ -12,12 +12,12 @@ internal sealed class TestDatabase : IDisposable
 {
     private static int s_counter;
 
-    public TestDatabase(string? directory = null, bool migrate = true)
+    public TestDatabase(string? directory = null, bool migrate = true, string? checkpointRoot = null)
     {
         Directory = directory ?? System.IO.Path.Combine(System.IO.Path.GetTempPath(), "fg-store-tests", string.Create(CultureInfo.InvariantCulture, $"{Environment.ProcessId}-{Interlocked.Increment(ref s_counter)}-{Guid.NewGuid():N}"));
         System.IO.Directory.CreateDirectory(Directory);
         Path = System.IO.Path.Combine(Directory, "forgetgate.db");
-        CheckpointRoot = System.IO.Path.Combine(Directory, "checkpoints");
+        CheckpointRoot = checkpointRoot ?? System.IO.Path.Combine(Directory, "checkpoints");
 
         // No pooling: the test process must not keep the file open (tmpfs remounts, process tests).
         Store = RunStores.Open(Path, new StoreOptions { Pooling = false });
@@ -109,15 +109,21 @@ internal sealed class TestDatabase : IDisposable
     public void Dispose()
     {
         SqliteConnection.ClearAllPools();
-        try
+        foreach (string directory in new[] { Directory, CheckpointRoot })
         {
-            System.IO.Directory.Delete(Directory, recursive: true);
-        }
-        catch (IOException)
-        {
-        }
-        catch (UnauthorizedAccessException)
-        {
+            try
+            {
+                if (System.IO.Directory.Exists(directory))
+                {
+                    System.IO.Directory.Delete(directory, recursive: true);
+                }
+            }
+            catch (IOException)
+            {
+            }
+            catch (UnauthorizedAccessException)
+            {
+            }
         }
     }
 }
