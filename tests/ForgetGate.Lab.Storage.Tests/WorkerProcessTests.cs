@@ -44,7 +44,8 @@ public sealed class WorkerProcessTests : IDisposable
     {
         long[] ids = await _db.QueueAsync("drain", Enumerable.Range(0, 60).Select(i => TestDatabase.Synthetic(i, tasks: 1, epochs: 1, steps: 2, stepMs: 5)));
         var clock = Stopwatch.StartNew();
-        WorkerProcess[] workers = [Start("--until-empty"), Start("--until-empty"), Start("--until-empty")];
+        // A long lease: no run may be rescued here, so every extra claim would be a double claim.
+        WorkerProcess[] workers = [Start("--until-empty", leaseSeconds: 10, heartbeatSeconds: 1), Start("--until-empty", leaseSeconds: 10, heartbeatSeconds: 1), Start("--until-empty", leaseSeconds: 10, heartbeatSeconds: 1)];
         foreach (var worker in workers)
         {
             Assert.Equal(0, await worker.WaitForExitAsync(s_timeout));
