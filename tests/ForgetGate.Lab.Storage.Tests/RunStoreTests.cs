@@ -71,6 +71,7 @@ public sealed class RunStoreTests : IDisposable
         await Assert.ThrowsAsync<LeaseLostException>(() => zombieSink.RecordCheckpointAsync(new CheckpointRecord(0, 0, 0, "/x", "00"), CancellationToken.None));
         await Assert.ThrowsAsync<LeaseLostException>(() => zombieSink.ReportProgressAsync(0.5, null, CancellationToken.None));
         await Assert.ThrowsAsync<LeaseLostException>(() => zombieSink.CompleteAsync([], CancellationToken.None));
+        await Assert.ThrowsAsync<LeaseLostException>(() => zombieSink.RecordDatasetFingerprintAsync("feed", CancellationToken.None));
         Assert.Null(await Store.HeartbeatAsync(ids[0], zombie.LeaseToken, s_longLease, CancellationToken.None));
 
         // Nothing of the rejected batch landed: the first write's value stays, no second row, no checkpoint.
@@ -91,6 +92,8 @@ public sealed class RunStoreTests : IDisposable
         await sink.WriteGateTelemetryAsync([new GateTelemetryRow(0, 0, 0, 0.6, 0.1, 0.2, new double[20])], CancellationToken.None);
         Assert.Equal(["1/0/0/acc=0.75"], _db.Evaluations(ids[0]));
         Assert.Equal(0.6, _db.Scalar<double>("SELECT mean FROM gate_telemetry"));
+        await sink.RecordDatasetFingerprintAsync("c0ffee", CancellationToken.None);
+        Assert.Equal("c0ffee", _db.Scalar<string>("SELECT dataset_fingerprint FROM runs WHERE id = @id", new { id = ids[0] }));
     }
 
     [Fact]

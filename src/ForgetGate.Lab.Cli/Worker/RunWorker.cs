@@ -1,3 +1,4 @@
+using System.Data.Common;
 using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
@@ -230,7 +231,9 @@ internal sealed class RunWorker : BackgroundService
             {
                 return;
             }
-            catch (StoreUnavailableException e)
+#pragma warning disable CA1031 // A heartbeat that fails (busy, I/O) is retried; the lease covers several missed beats.
+            catch (Exception e)
+#pragma warning restore CA1031
             {
                 WorkerLog.HeartbeatFailed(_logger, run.RunId, e.Message);
             }
@@ -273,6 +276,14 @@ internal sealed class RunWorker : BackgroundService
             {
                 Interlocked.Exchange(ref _storeFaulted, 1);
                 WorkerLog.StoreUnavailable(_logger, e.Fault, e.Message, delay.TotalSeconds);
+                await Task.Delay(delay, stoppingToken).ConfigureAwait(false);
+                delay = TimeSpan.FromTicks(Math.Min(max.Ticks, delay.Ticks * 2));
+            }
+            catch (DbException e)
+            {
+                // Anything else the database says (e.g. still busy after the busy timeout): same backoff, other words.
+                Interlocked.Exchange(ref _storeFaulted, 1);
+                WorkerLog.StoreError(_logger, e.Message, delay.TotalSeconds);
                 await Task.Delay(delay, stoppingToken).ConfigureAwait(false);
                 delay = TimeSpan.FromTicks(Math.Min(max.Ticks, delay.Ticks * 2));
             }

@@ -15,6 +15,8 @@ internal sealed class TrackingSink(IRunSink inner) : IRunSink
 
     public Task RecordCheckpointAsync(CheckpointRecord checkpoint, CancellationToken cancellationToken) => inner.RecordCheckpointAsync(checkpoint, cancellationToken);
 
+    public Task RecordDatasetFingerprintAsync(string fingerprint, CancellationToken cancellationToken) => inner.RecordDatasetFingerprintAsync(fingerprint, cancellationToken);
+
     public Task ReportProgressAsync(double progress, string? note, CancellationToken cancellationToken) => inner.ReportProgressAsync(progress, note, cancellationToken);
 
     public async Task CompleteAsync(IReadOnlyList<RunSummaryRow> summary, CancellationToken cancellationToken)

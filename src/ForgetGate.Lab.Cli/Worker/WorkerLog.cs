@@ -53,6 +53,9 @@ internal static partial class WorkerLog
     [LoggerMessage(16, LogLevel.Critical, "Worker stopped by an unexpected error")]
     public static partial void Crashed(ILogger logger, Exception exception);
 
+    [LoggerMessage(18, LogLevel.Error, "Store error: {Message} Retrying in {DelaySeconds:F1}s")]
+    public static partial void StoreError(ILogger logger, string message, double delaySeconds);
+
     [LoggerMessage(17, LogLevel.Warning, "Bookkeeping for run {RunId} failed after {Outcome}")]
     public static partial void BookkeepingFailed(ILogger logger, Exception exception, long runId, string outcome);
 }
