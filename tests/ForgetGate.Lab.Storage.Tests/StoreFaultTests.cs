@@ -79,4 +79,32 @@ public sealed class StoreFaultTests : IDisposable
         Assert.Equal("ok", db.IntegrityCheck());
         Track(db);
     }
+
+    [Fact]
+    public async Task Worker_DiskFillsMidRun_RunAbandonedThenResumedWithCompleteRowsWhenSpaceReturns()
+    {
+        var mount = Track(Tmpfs.TryMount(8) ?? throw new InvalidOperationException("This test needs to mount a tmpfs (run as root with CAP_SYS_ADMIN)."));
+        var db = new TestDatabase(Path.Combine(mount.Path, "db"), checkpointRoot: Path.Combine(Path.GetTempPath(), "fg-ckpt-" + Guid.NewGuid().ToString("N")));
+        var config = TestDatabase.Synthetic(3, tasks: 2, epochs: 2, steps: 12, stepMs: 40);
+        long baseline = (await db.QueueAsync("full-baseline", [config]))[0];
+        await db.RunInProcessAsync(baseline);
+        long run = (await db.QueueAsync("full-mid-run", [config]))[0];
+        SqliteConnection.ClearAllPools();
+
+        var worker = Track(WorkerProcess.Start(db, "--until-empty", leaseSeconds: 1, heartbeatSeconds: 0.25));
+        await Wait.UntilAsync(() => db.Scalar<double>("SELECT progress FROM runs WHERE id = @run", new { run }) >= 0.2, s_timeout, () => worker.Output);
+        SqliteConnection.ClearAllPools();
+        string filler = mount.Fill();
+        await worker.WaitForLineAsync($"Run {run}: the store refused a write", s_timeout);
+        Assert.False(worker.HasExited, worker.Output);
+
+        File.Delete(filler);
+        Assert.Equal(0, await worker.WaitForExitAsync(s_timeout));
+        Assert.Contains($"Claimed run {run} attempt 2/3 (slot 0, resume from", worker.Output, StringComparison.Ordinal);
+        Assert.Equal("succeeded", db.Scalar<string>("SELECT status FROM runs WHERE id = @run", new { run }));
+        Assert.Equal(db.Evaluations(baseline), db.Evaluations(run));
+        Assert.Equal(48, db.Scalar<long>("SELECT COUNT(*) FROM training_curves WHERE run_id = @run", new { run }));
+        Assert.Equal("ok", db.IntegrityCheck());
+        Track(db);
+    }
 }
