@@ -8,7 +8,7 @@ namespace ForgetGate.Lab.Storage;
 /// Upserts (<c>ON CONFLICT … DO UPDATE SET x = excluded.x</c>) and <c>RETURNING</c> are spelled the same in
 /// SQLite and PostgreSQL, so <see cref="RunStore"/> writes them once.
 /// </summary>
-public abstract class SqlDialect
+internal abstract class SqlDialect
 {
     /// <summary>Display form of the database location.</summary>
     public abstract string Location { get; }
