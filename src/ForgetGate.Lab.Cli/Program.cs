@@ -9,6 +9,9 @@ internal static class Program
     {
         var root = new RootCommand("ForgetGate.Lab: continual-learning experiments on LSTM-family networks.");
         root.Subcommands.Add(InfoCommand.Create());
+        root.Subcommands.Add(WorkerCommand.Create());
+        root.Subcommands.Add(QueueCommand.Create());
+        root.Subcommands.Add(StatusCommand.Create());
         return root.Parse(args).Invoke();
     }
 }

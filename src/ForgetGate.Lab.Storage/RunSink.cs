@@ -92,6 +92,19 @@ internal sealed class RunSink : IRunSink
         return FencedAsync(sql, [args], cancellationToken);
     }
 
+    public Task RecordDatasetFingerprintAsync(string fingerprint, CancellationToken cancellationToken)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(fingerprint);
+        string sql = """
+            UPDATE runs
+            SET dataset_fingerprint = @Fingerprint
+            WHERE id = @RunId
+              AND lease_token = @LeaseToken
+              AND status = 'running'
+            """;
+        return UpdateRunFencedAsync(sql, new { RunId = _runId, LeaseToken = _leaseToken, Fingerprint = fingerprint }, cancellationToken);
+    }
+
     public Task ReportProgressAsync(double progress, string? note, CancellationToken cancellationToken)
     {
         if (!(progress is >= 0 and <= 1))
@@ -109,12 +122,16 @@ internal sealed class RunSink : IRunSink
               AND lease_token = @LeaseToken
               AND status = 'running'
             """;
-        return _store.WithConnectionAsync(async connection =>
+        return UpdateRunFencedAsync(sql, new { RunId = _runId, LeaseToken = _leaseToken, Progress = progress, Note = note }, cancellationToken);
+    }
+
+    /// <summary>An UPDATE of the run's own row whose WHERE clause is the fence.</summary>
+    private Task<int> UpdateRunFencedAsync(string sql, object args, CancellationToken cancellationToken) =>
+        _store.WithConnectionAsync(async connection =>
         {
-            int touched = await connection.ExecuteAsync(new CommandDefinition(sql, new { RunId = _runId, LeaseToken = _leaseToken, Progress = progress, Note = note }, cancellationToken: cancellationToken)).ConfigureAwait(false);
+            int touched = await connection.ExecuteAsync(new CommandDefinition(sql, args, cancellationToken: cancellationToken)).ConfigureAwait(false);
             return touched == 1 ? 0 : throw LeaseLostException.ForRun(_runId);
         }, cancellationToken);
-    }
 
     public Task CompleteAsync(IReadOnlyList<RunSummaryRow> summary, CancellationToken cancellationToken)
     {

@@ -301,13 +301,14 @@ internal sealed class RunStore : IRunStore
         }
         catch (Exception e) when (e is not StoreUnavailableException && _dialect.Classify(e) is { } fault)
         {
+            _dialect.ResetConnections();
             string why = fault switch
             {
                 StoreFault.ReadOnly => "the database is read-only",
                 StoreFault.Full => "the database or its disk is full",
                 _ => "the database cannot be opened or written",
             };
-            throw new StoreUnavailableException(fault, string.Create(CultureInfo.InvariantCulture, $"Store '{_dialect.Location}': {why} ({e.Message.Trim()})."), e);
+            throw new StoreUnavailableException(fault, string.Create(CultureInfo.InvariantCulture, $"Store '{_dialect.Location}': {why} ({e.Message.Trim().TrimEnd('.')})."), e);
         }
     }
 

@@ -8,7 +8,7 @@ namespace ForgetGate.Lab.Storage;
 /// Upserts (<c>ON CONFLICT … DO UPDATE SET x = excluded.x</c>) and <c>RETURNING</c> are spelled the same in
 /// SQLite and PostgreSQL, so <see cref="RunStore"/> writes them once.
 /// </summary>
-public abstract class SqlDialect
+internal abstract class SqlDialect
 {
     /// <summary>Display form of the database location.</summary>
     public abstract string Location { get; }
@@ -30,6 +30,9 @@ public abstract class SqlDialect
 
     /// <summary>Applies pending migrations under a lock held across processes; returns how many were applied.</summary>
     public abstract Task<int> MigrateAsync(CancellationToken cancellationToken);
+
+    /// <summary>Drops pooled connections, so the next unit of work reopens the database (after a read-only or full episode).</summary>
+    public abstract void ResetConnections();
 
     /// <summary>Classifies an error as an environmental fault (read-only, full, unavailable), or null for anything else.</summary>
     public abstract StoreFault? Classify(Exception exception);

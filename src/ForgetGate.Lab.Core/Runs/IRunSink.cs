@@ -19,6 +19,9 @@ public interface IRunSink
     /// <summary>Records a checkpoint file (already written and flushed) that a later attempt resumes from.</summary>
     Task RecordCheckpointAsync(CheckpointRecord checkpoint, CancellationToken cancellationToken);
 
+    /// <summary>Records the SHA-256 fingerprint of the dataset files the run reads (DESIGN.md §9).</summary>
+    Task RecordDatasetFingerprintAsync(string fingerprint, CancellationToken cancellationToken);
+
     /// <summary>Stores progress in [0, 1] and a short human-readable note.</summary>
     Task ReportProgressAsync(double progress, string? note, CancellationToken cancellationToken);
 

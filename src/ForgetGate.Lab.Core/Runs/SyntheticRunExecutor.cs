@@ -184,6 +184,18 @@ internal sealed record SyntheticConfig(long Seed, int Tasks, int Epochs, int Ste
 {
     public static SyntheticConfig Parse(string json)
     {
+        try
+        {
+            return ParseCore(json);
+        }
+        catch (Exception e) when (e is JsonException or InvalidOperationException or FormatException)
+        {
+            throw new NonRetryableRunException($"synthetic config is invalid: {e.Message}", e);
+        }
+    }
+
+    private static SyntheticConfig ParseCore(string json)
+    {
         using var document = JsonDocument.Parse(json);
         var root = document.RootElement;
         return new SyntheticConfig(

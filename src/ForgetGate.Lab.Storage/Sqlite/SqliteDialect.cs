@@ -119,13 +119,56 @@ internal sealed class SqliteDialect : SqlDialect
         }
     }
 
+    // A connection opened while the file system was read-only stays read-only for its life (SQLite falls back
+    // to O_RDONLY), so pooled connections must go once the store misbehaves.
+    public override void ResetConnections()
+    {
+        using var connection = new SqliteConnection(_connectionString);
+        SqliteConnection.ClearPool(connection);
+    }
+
     public override StoreFault? Classify(Exception exception) => exception switch
     {
         SqliteException { SqliteErrorCode: SqliteReadOnly } => StoreFault.ReadOnly,
         SqliteException { SqliteErrorCode: SqliteFull } => StoreFault.Full,
-        SqliteException { SqliteErrorCode: SqliteCantOpen or SqliteIoError } => StoreFault.Unavailable,
+        SqliteException { SqliteErrorCode: SqliteCantOpen } => DirectoryIsWritable() ? StoreFault.Unavailable : StoreFault.ReadOnly,
+        SqliteException { SqliteErrorCode: SqliteIoError } => DiskIsFull() ? StoreFault.Full : StoreFault.Unavailable,
         _ => null,
     };
+
+    /// <summary>
+    /// A full disk often surfaces as SQLITE_IOERR (the WAL index cannot grow) rather than SQLITE_FULL; the free
+    /// space of the database's file system tells which, so the log says "full" when it is.
+    /// </summary>
+    private bool DiskIsFull()
+    {
+        try
+        {
+            return new DriveInfo(Path.GetDirectoryName(_path) ?? ".").AvailableFreeSpace < 256 * 1024;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>
+    /// A WAL database on a read-only file system fails to open (SQLITE_CANTOPEN: no -shm file can be created)
+    /// rather than with SQLITE_READONLY; probing the directory tells the two apart for the error message.
+    /// </summary>
+    private bool DirectoryIsWritable()
+    {
+        string directory = Path.GetDirectoryName(_path) ?? ".";
+        try
+        {
+            using var probe = new FileStream(Path.Combine(directory, string.Create(CultureInfo.InvariantCulture, $".forgetgate-probe-{Environment.ProcessId}")), FileMode.Create, FileAccess.Write, FileShare.None, 1, FileOptions.DeleteOnClose);
+            return true;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return false;
+        }
+    }
 
     /// <summary>The embedded <c>Sqlite/Migrations/NNNN_name.sql</c> scripts in version order.</summary>
     internal static IEnumerable<(int Version, string Name, string Script)> Scripts()

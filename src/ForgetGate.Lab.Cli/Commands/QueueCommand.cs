@@ -1,0 +1,74 @@
+using System.CommandLine;
+using System.Globalization;
+using ForgetGate.Lab.Core.Runs;
+using ForgetGate.Lab.Storage;
+
+namespace ForgetGate.Lab.Cli.Commands;
+
+/// <summary><c>forgetgate queue SPEC</c>: expands a spec and queues one run per point (a point already queued in the sweep is skipped).</summary>
+internal static class QueueCommand
+{
+    /// <summary>Spec readers tried in order; the YAML spec reader is added here when it is wired in.</summary>
+    internal static readonly List<ISweepSource> Sources = [new RunListSweepSource()];
+
+    public static Command Create()
+    {
+        var spec = new Argument<FileInfo>("SPEC") { Description = "Spec file (.json run list; YAML specs once the spec reader is wired)." };
+        var db = new Option<string>("--db") { Description = "SQLite database file.", DefaultValueFactory = _ => RunStores.DefaultDatabase };
+        var dryRun = new Option<bool>("--dry-run") { Description = "List the points without queueing them." };
+        var priority = new Option<int>("--priority") { Description = "Priority of the queued runs (higher first).", DefaultValueFactory = _ => 0 };
+        var maxAttempts = new Option<int>("--max-attempts") { Description = "Attempts before a run is failed.", DefaultValueFactory = _ => 3 };
+        var command = new Command("queue", "Queue a sweep's runs.\nExample: forgetgate queue experiments/smoke.json --dry-run")
+        {
+            spec, db, dryRun, priority, maxAttempts,
+        };
+        command.SetAction(parse =>
+        {
+            var file = parse.GetValue(spec)!;
+            if (!file.Exists)
+            {
+                Console.Error.WriteLine($"forgetgate queue: spec file '{file.FullName}' does not exist.");
+                return 2;
+            }
+
+            var source = Sources.FirstOrDefault(s => s.CanRead(file.FullName));
+            if (source is null)
+            {
+                Console.Error.WriteLine($"forgetgate queue: no spec reader for '{file.Name}' (known: .json run lists).");
+                return 2;
+            }
+
+            SweepPlan plan;
+            try
+            {
+                plan = source.Load(file.FullName);
+            }
+            catch (FormatException e)
+            {
+                Console.Error.WriteLine($"forgetgate queue: {e.Message}");
+                return 2;
+            }
+
+            var inv = CultureInfo.InvariantCulture;
+            if (parse.GetValue(dryRun))
+            {
+                Console.WriteLine(string.Create(inv, $"sweep {plan.Name}: {plan.Points.Count} point(s), spec sha256 {plan.SpecHash}"));
+                foreach (var point in plan.Points)
+                {
+                    Console.WriteLine(string.Create(inv, $"{point.ConfigHash[..12]}  seed {point.Seed}  {point.ConfigJson}"));
+                }
+
+                return 0;
+            }
+
+            var store = RunStores.Open(parse.GetValue(db)!);
+            store.MigrateAsync(CancellationToken.None).GetAwaiter().GetResult();
+            long sweepId = store.CreateSweepAsync(new NewSweep(plan.Name, plan.SpecText, plan.SpecHash), CancellationToken.None).GetAwaiter().GetResult();
+            var runs = plan.Points.Select(p => new NewRun(p.ConfigJson, p.ConfigHash, p.Seed, p.Variant, parse.GetValue(priority), parse.GetValue(maxAttempts))).ToList();
+            var result = store.EnqueueAsync(sweepId, runs, CancellationToken.None).GetAwaiter().GetResult();
+            Console.WriteLine(string.Create(inv, $"sweep {sweepId} '{plan.Name}': queued {result.Inserted} run(s), {result.Duplicates} already queued"));
+            return 0;
+        });
+        return command;
+    }
+}

@@ -1,0 +1,82 @@
+using System.CommandLine;
+using ForgetGate.Lab.Cli.Worker;
+using ForgetGate.Lab.Core.Runs;
+using ForgetGate.Lab.Storage;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace ForgetGate.Lab.Cli.Commands;
+
+/// <summary><c>forgetgate worker</c>: the hosted worker that drains the queue.</summary>
+internal static class WorkerCommand
+{
+    public static Command Create()
+    {
+        var db = new Option<string?>("--db") { Description = $"SQLite database file (default {RunStores.DefaultDatabase})." };
+        var concurrency = new Option<int?>("--concurrency") { Description = "Runs executed at once (default 1)." };
+        var threads = new Option<int?>("--threads-per-run") { Description = "Compute threads per run (default 1)." };
+        var lease = new Option<double?>("--lease-seconds") { Description = "Lease length in seconds (default 60)." };
+        var heartbeat = new Option<double?>("--heartbeat-seconds") { Description = "Heartbeat period in seconds (default 15; at most half the lease)." };
+        var poll = new Option<double?>("--poll-seconds") { Description = "Idle poll period in seconds (default 2)." };
+        var untilEmpty = new Option<bool>("--until-empty") { Description = "Exit when no run is queued or running." };
+        var checkpoints = new Option<string?>("--checkpoints") { Description = "Checkpoint root directory (default: 'checkpoints' beside the database)." };
+        var shutdown = new Option<double>("--shutdown-seconds") { Description = "Graceful shutdown budget on SIGTERM/Ctrl-C.", DefaultValueFactory = _ => 20 };
+
+        var command = new Command("worker", "Claim queued runs and execute them until stopped (SIGTERM/Ctrl-C checkpoints and releases running runs).\nExample: forgetgate worker --db results/forgetgate.db --concurrency 2 --until-empty")
+        {
+            db, concurrency, threads, lease, heartbeat, poll, untilEmpty, checkpoints, shutdown,
+        };
+
+        // Synchronous action on purpose: the generic host, not System.CommandLine, owns SIGTERM/Ctrl-C handling.
+        command.SetAction(parse =>
+        {
+            var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { Args = [], ContentRootPath = Directory.GetCurrentDirectory() });
+            builder.Logging.ClearProviders();
+            builder.Logging.AddSimpleConsole(o =>
+            {
+                o.SingleLine = true;
+                o.TimestampFormat = "HH:mm:ss.fff ";
+                o.UseUtcTimestamp = true;
+            });
+            builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(parse.GetValue(shutdown)));
+            builder.Services.AddSingleton<IValidateOptions<WorkerOptions>, WorkerOptionsValidator>();
+            builder.Services.AddOptions<WorkerOptions>()
+                .Bind(builder.Configuration.GetSection(WorkerOptions.SectionName))
+                .Configure(o =>
+                {
+                    o.Database = parse.GetValue(db) ?? o.Database;
+                    o.Concurrency = parse.GetValue(concurrency) ?? o.Concurrency;
+                    o.ThreadsPerRun = parse.GetValue(threads) ?? o.ThreadsPerRun;
+                    o.LeaseSeconds = parse.GetValue(lease) ?? o.LeaseSeconds;
+                    o.HeartbeatSeconds = parse.GetValue(heartbeat) ?? o.HeartbeatSeconds;
+                    o.PollSeconds = parse.GetValue(poll) ?? o.PollSeconds;
+                    o.UntilEmpty |= parse.GetValue(untilEmpty);
+                    o.CheckpointRoot = parse.GetValue(checkpoints) ?? o.CheckpointRoot;
+                })
+                .ValidateOnStart();
+
+            // Store settings come from configuration only (e.g. Store__MaxPageCount=… as an environment variable).
+            var storeOptions = builder.Configuration.GetSection("Store").Get<StoreOptions>() ?? new StoreOptions();
+            builder.Services.AddSingleton(sp => RunStores.Open(sp.GetRequiredService<IOptions<WorkerOptions>>().Value.Database, storeOptions));
+            builder.Services.AddSingleton<IRunExecutor, SyntheticRunExecutor>();
+            builder.Services.AddHostedService<RunWorker>();
+
+            try
+            {
+                using var host = builder.Build();
+                host.Run();
+            }
+            catch (OptionsValidationException e)
+            {
+                Console.Error.WriteLine($"forgetgate worker: invalid options: {string.Join(" ", e.Failures)}");
+                return 2;
+            }
+
+            return Environment.ExitCode;
+        });
+        return command;
+    }
+}

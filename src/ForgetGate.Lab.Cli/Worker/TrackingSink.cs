@@ -1,0 +1,27 @@
+using ForgetGate.Lab.Core.Runs;
+
+namespace ForgetGate.Lab.Cli.Worker;
+
+/// <summary>Passes writes through and remembers whether the executor completed the run itself.</summary>
+internal sealed class TrackingSink(IRunSink inner) : IRunSink
+{
+    public bool Completed { get; private set; }
+
+    public Task WriteEvaluationsAsync(IReadOnlyList<EvaluationRow> rows, CancellationToken cancellationToken) => inner.WriteEvaluationsAsync(rows, cancellationToken);
+
+    public Task WriteTrainingCurveAsync(IReadOnlyList<TrainingCurveRow> rows, CancellationToken cancellationToken) => inner.WriteTrainingCurveAsync(rows, cancellationToken);
+
+    public Task WriteGateTelemetryAsync(IReadOnlyList<GateTelemetryRow> rows, CancellationToken cancellationToken) => inner.WriteGateTelemetryAsync(rows, cancellationToken);
+
+    public Task RecordCheckpointAsync(CheckpointRecord checkpoint, CancellationToken cancellationToken) => inner.RecordCheckpointAsync(checkpoint, cancellationToken);
+
+    public Task RecordDatasetFingerprintAsync(string fingerprint, CancellationToken cancellationToken) => inner.RecordDatasetFingerprintAsync(fingerprint, cancellationToken);
+
+    public Task ReportProgressAsync(double progress, string? note, CancellationToken cancellationToken) => inner.ReportProgressAsync(progress, note, cancellationToken);
+
+    public async Task CompleteAsync(IReadOnlyList<RunSummaryRow> summary, CancellationToken cancellationToken)
+    {
+        await inner.CompleteAsync(summary, cancellationToken).ConfigureAwait(false);
+        Completed = true;
+    }
+}

@@ -1,0 +1,129 @@
+using System.Globalization;
+using System.Reflection;
+using System.Text.Json;
+using Dapper;
+using ForgetGate.Lab.Core.Runs;
+using Microsoft.Data.Sqlite;
+
+namespace ForgetGate.Lab.Storage.Tests.Support;
+
+/// <summary>A real SQLite file in a fresh temporary directory, migrated, with helpers to queue synthetic runs and read rows back.</summary>
+internal sealed class TestDatabase : IDisposable
+{
+    private static int s_counter;
+
+    public TestDatabase(string? directory = null, bool migrate = true, string? checkpointRoot = null)
+    {
+        Directory = directory ?? System.IO.Path.Combine(System.IO.Path.GetTempPath(), "fg-store-tests", string.Create(CultureInfo.InvariantCulture, $"{Environment.ProcessId}-{Interlocked.Increment(ref s_counter)}-{Guid.NewGuid():N}"));
+        System.IO.Directory.CreateDirectory(Directory);
+        Path = System.IO.Path.Combine(Directory, "forgetgate.db");
+        CheckpointRoot = checkpointRoot ?? System.IO.Path.Combine(Directory, "checkpoints");
+
+        // No pooling: the test process must not keep the file open (tmpfs remounts, process tests).
+        Store = RunStores.Open(Path, new StoreOptions { Pooling = false });
+        if (migrate)
+        {
+            Store.MigrateAsync(CancellationToken.None).GetAwaiter().GetResult();
+        }
+    }
+
+    public string Directory { get; }
+
+    public string Path { get; }
+
+    public string CheckpointRoot { get; }
+
+    public IRunStore Store { get; }
+
+    /// <summary>The CLI built by this test project's ProjectReference.</summary>
+    public static string CliDll { get; } = typeof(TestDatabase).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>().Single(a => a.Key == "ForgetGateCliDll").Value!;
+
+    /// <summary>Queues synthetic runs in a new sweep; returns their ids in queue order.</summary>
+    public async Task<long[]> QueueAsync(string sweep, IEnumerable<Dictionary<string, object>> configs, int priority = 0, int maxAttempts = 3)
+    {
+        long sweepId = await Store.CreateSweepAsync(new NewSweep(sweep, sweep, RunListSweepSource.Sha256(sweep)), CancellationToken.None);
+        var runs = configs.Select(c =>
+        {
+            string json = JsonSerializer.Serialize(new SortedDictionary<string, object>(c, StringComparer.Ordinal));
+            return new NewRun(json, RunListSweepSource.Sha256(json), Convert.ToInt64(c["seed"], CultureInfo.InvariantCulture), "synthetic", priority, maxAttempts);
+        }).ToList();
+        var result = await Store.EnqueueAsync(sweepId, runs, CancellationToken.None);
+        Assert.Equal(runs.Count, result.Inserted);
+        using var connection = Open();
+        return [.. await connection.QueryAsync<long>("SELECT id FROM runs WHERE sweep_id = @sweepId ORDER BY id", new { sweepId })];
+    }
+
+    /// <summary>A synthetic run's config: tasks × epochs × steps steps of stepMs milliseconds.</summary>
+    public static Dictionary<string, object> Synthetic(long seed, int tasks = 2, int epochs = 2, int steps = 2, int stepMs = 5) => new()
+    {
+        ["executor"] = "synthetic",
+        ["seed"] = seed,
+        ["tasks"] = tasks,
+        ["epochs"] = epochs,
+        ["steps"] = steps,
+        ["step_ms"] = stepMs,
+    };
+
+    public SqliteConnection Open()
+    {
+        var connection = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = Path, Pooling = false, DefaultTimeout = 30 }.ToString());
+        connection.Open();
+        connection.Execute("PRAGMA busy_timeout = 10000;");
+        return connection;
+    }
+
+    public T Scalar<T>(string sql, object? args = null)
+    {
+        using var connection = Open();
+        return connection.ExecuteScalar<T>(sql, args)!;
+    }
+
+    public List<T> Query<T>(string sql, object? args = null)
+    {
+        using var connection = Open();
+        return [.. connection.Query<T>(sql, args)];
+    }
+
+    /// <summary>The evaluation rows of a run as sorted "after_task/epoch/eval_task/metric=value(round-trip)" strings.</summary>
+    public List<string> Evaluations(long runId) =>
+        Query<(long AfterTask, long Epoch, long EvalTask, string Metric, double Value)>(
+            "SELECT after_task, epoch, eval_task, metric, value FROM evaluations WHERE run_id = @runId ORDER BY after_task, epoch, eval_task, metric", new { runId })
+        .Select(r => string.Create(CultureInfo.InvariantCulture, $"{r.AfterTask}/{r.Epoch}/{r.EvalTask}/{r.Metric}={r.Value:R}"))
+        .ToList();
+
+    public string IntegrityCheck() => Scalar<string>("PRAGMA integrity_check;");
+
+    /// <summary>Runs a run to completion in this process (claim + synthetic executor + fenced sink): the uninterrupted reference.</summary>
+    public async Task<long> RunInProcessAsync(long runId)
+    {
+        var claimed = await Store.ClaimAsync(new ClaimRequest("test-baseline", TimeSpan.FromMinutes(5)), CancellationToken.None);
+        Assert.NotNull(claimed);
+        Assert.Equal(runId, claimed.RunId);
+        string directory = System.IO.Path.Combine(CheckpointRoot, "baseline-" + runId.ToString(CultureInfo.InvariantCulture));
+        System.IO.Directory.CreateDirectory(directory);
+        var context = new RunContext(claimed.RunId, claimed.SweepId, claimed.ConfigJson, claimed.ConfigHash, claimed.Seed, claimed.Attempt, 1, directory, claimed.LastCheckpoint, Store.OpenSink(claimed));
+        await new SyntheticRunExecutor().ExecuteAsync(context, CancellationToken.None);
+        return runId;
+    }
+
+    public void Dispose()
+    {
+        SqliteConnection.ClearAllPools();
+        foreach (string directory in new[] { Directory, CheckpointRoot })
+        {
+            try
+            {
+                if (System.IO.Directory.Exists(directory))
+                {
+                    System.IO.Directory.Delete(directory, recursive: true);
+                }
+            }
+            catch (IOException)
+            {
+            }
+            catch (UnauthorizedAccessException)
+            {
+            }
+        }
+    }
+}

@@ -1,0 +1,255 @@
+using System.Diagnostics;
+using System.Globalization;
+using ForgetGate.Lab.Storage.Tests.Support;
+using Xunit.Abstractions;
+
+namespace ForgetGate.Lab.Storage.Tests;
+
+/// <summary>Issue 5's reliability scenarios with real <c>forgetgate worker</c> processes on a real SQLite file.</summary>
+[Collection(WorkerProcessGroup.Name)]
+public sealed class WorkerProcessTests : IDisposable
+{
+    private static readonly TimeSpan s_timeout = TimeSpan.FromSeconds(45);
+    private readonly ITestOutputHelper _output;
+    private readonly TestDatabase _db = new();
+    private readonly List<WorkerProcess> _workers = [];
+
+    public WorkerProcessTests(ITestOutputHelper output) => _output = output;
+
+    public void Dispose()
+    {
+        foreach (var worker in _workers)
+        {
+            worker.Dispose();
+        }
+
+        _db.Dispose();
+    }
+
+    private WorkerProcess Start(string extra = "", double leaseSeconds = 1.5, double heartbeatSeconds = 0.3, IDictionary<string, string>? environment = null)
+    {
+        var worker = WorkerProcess.Start(_db, extra, leaseSeconds, heartbeatSeconds, environment);
+        _workers.Add(worker);
+        return worker;
+    }
+
+    private string Status(long runId) => _db.Scalar<string>("SELECT status FROM runs WHERE id = @runId", new { runId });
+
+    private double Progress(long runId) => _db.Scalar<double>("SELECT progress FROM runs WHERE id = @runId", new { runId });
+
+    private void Print(string text) => _output.WriteLine(text);
+
+    [Fact]
+    public async Task Worker_ThreeProcessesSixtyRuns_EveryRunExecutedExactlyOnce()
+    {
+        long[] ids = await _db.QueueAsync("drain", Enumerable.Range(0, 60).Select(i => TestDatabase.Synthetic(i, tasks: 1, epochs: 1, steps: 2, stepMs: 5)));
+        var clock = Stopwatch.StartNew();
+        // A long lease: no run may be rescued here, so every extra claim would be a double claim.
+        WorkerProcess[] workers = [Start("--until-empty", leaseSeconds: 10, heartbeatSeconds: 1), Start("--until-empty", leaseSeconds: 10, heartbeatSeconds: 1), Start("--until-empty", leaseSeconds: 10, heartbeatSeconds: 1)];
+        foreach (var worker in workers)
+        {
+            Assert.Equal(0, await worker.WaitForExitAsync(s_timeout));
+        }
+
+        double seconds = clock.Elapsed.TotalSeconds;
+        Assert.Equal(60, _db.Scalar<long>("SELECT COUNT(*) FROM runs WHERE status = 'succeeded' AND attempt = 1"));
+
+        // Exactly once: one claim per run ever (run_attempts audits every claim), one lease token per claim.
+        Assert.Equal(60, _db.Scalar<long>("SELECT COUNT(*) FROM run_attempts"));
+        Assert.Equal(60, _db.Scalar<long>("SELECT COUNT(DISTINCT run_id) FROM run_attempts"));
+        Assert.Equal(60, _db.Scalar<long>("SELECT COUNT(DISTINCT lease_token) FROM run_attempts"));
+        // Every run complete: 2 curve points, 1 evaluation row, 1 summary.
+        Assert.Equal(120, _db.Scalar<long>("SELECT COUNT(*) FROM training_curves"));
+        Assert.Equal(60, _db.Scalar<long>("SELECT COUNT(*) FROM evaluations"));
+        Assert.Equal(60, _db.Scalar<long>("SELECT COUNT(*) FROM run_summaries"));
+        // The work was shared: every process claimed something.
+        var perOwner = _db.Query<(string Owner, long Claims)>("SELECT lease_owner, COUNT(*) FROM run_attempts GROUP BY lease_owner");
+        Assert.Equal(3, perOwner.Count);
+        Assert.Equal("ok", _db.IntegrityCheck());
+
+        var claimTimes = _db.Query<string>("SELECT claimed_at FROM run_attempts ORDER BY claimed_at").Select(t => DateTime.Parse(t, CultureInfo.InvariantCulture, DateTimeStyles.RoundtripKind)).ToList();
+        double claimSpan = (claimTimes[^1] - claimTimes[0]).TotalSeconds;
+        Print(string.Create(CultureInfo.InvariantCulture, $"3 workers, 60 runs: wall {seconds:F2}s (incl. process start-up), claims spread over {claimSpan:F2}s = {60 / claimSpan:F0} runs/s end-to-end; per worker {string.Join(", ", perOwner.Select(p => p.Claims))}"));
+        Assert.Equal(ids.Length, ids.Distinct().Count());
+    }
+
+    [Fact]
+    public async Task Worker_Kill9MidRun_AnotherWorkerResumesAndMatchesUninterrupted()
+    {
+        var config = TestDatabase.Synthetic(42, tasks: 3, epochs: 2, steps: 4, stepMs: 40);
+        long baseline = (await _db.QueueAsync("baseline", [config]))[0];
+        await _db.RunInProcessAsync(baseline);
+        long run = (await _db.QueueAsync("killed", [config]))[0];
+
+        var first = Start();
+        await Wait.UntilAsync(() => Progress(run) >= 0.3, s_timeout, () => first.Output);
+        var killedAt = Stopwatch.StartNew();
+        first.KillHard();
+        await first.WaitForExitAsync(s_timeout);
+        long checkpointsBefore = _db.Scalar<long>("SELECT COUNT(*) FROM checkpoints WHERE run_id = @run", new { run });
+
+        var second = Start("--until-empty");
+        string claimed = await second.WaitForLineAsync($"Claimed run {run} attempt 2", s_timeout);
+        double resumeSeconds = killedAt.Elapsed.TotalSeconds;
+        Assert.Equal(0, await second.WaitForExitAsync(s_timeout));
+        double doneSeconds = killedAt.Elapsed.TotalSeconds;
+
+        Assert.Contains("synthetic-", claimed, StringComparison.Ordinal); // resumed from a checkpoint, not from the start
+        Assert.True(checkpointsBefore > 0);
+        Assert.Equal("succeeded", Status(run));
+        Assert.Equal(_db.Evaluations(baseline), _db.Evaluations(run));
+        Assert.Equal(3 * 2 * 3, _db.Evaluations(run).Count);
+        Assert.Equal(24, _db.Scalar<long>("SELECT COUNT(*) FROM training_curves WHERE run_id = @run", new { run }));
+        Assert.Equal(3 * 2 * 3, _db.Scalar<long>("SELECT COUNT(*) FROM gate_telemetry WHERE run_id = @run", new { run }));
+        Assert.Equal(
+            _db.Scalar<double>("SELECT value FROM run_summaries WHERE run_id = @baseline", new { baseline }),
+            _db.Scalar<double>("SELECT value FROM run_summaries WHERE run_id = @run", new { run }));
+        Assert.Equal("ok", _db.IntegrityCheck());
+        Print(string.Create(CultureInfo.InvariantCulture, $"kill -9 at progress ≥ 0.3 (lease 1.5 s): claimed by a new worker after {resumeSeconds:F2}s (process start + lease expiry + rescue), run finished {doneSeconds:F2}s after the kill; {checkpointsBefore} checkpoints survived"));
+    }
+
+    [Fact]
+    public async Task Worker_StoppedPastItsLease_ItsWritesAreFencedOutAfterSigcont()
+    {
+        var config = TestDatabase.Synthetic(7, tasks: 2, epochs: 2, steps: 10, stepMs: 60);
+        long run = (await _db.QueueAsync("zombie", [config]))[0];
+        var zombie = Start("--until-empty", leaseSeconds: 1, heartbeatSeconds: 0.25);
+        await Wait.UntilAsync(() => Progress(run) >= 0.1, s_timeout, () => zombie.Output);
+        zombie.Signal(WorkerProcess.SigStop);
+
+        var thief = Start("--until-empty", leaseSeconds: 1, heartbeatSeconds: 0.25);
+        await thief.WaitForLineAsync($"Claimed run {run} attempt 2", s_timeout);
+        string stolenAt = _db.Scalar<string>("SELECT claimed_at FROM run_attempts WHERE run_id = @run AND attempt = 2", new { run });
+        zombie.Signal(WorkerProcess.SigCont);
+
+        await zombie.WaitForLineAsync($"Run {run} lost its lease", s_timeout);
+        Assert.Equal("running", Status(run)); // the thief still owns it: the zombie woke while the run was live
+        Assert.Equal(0, await thief.WaitForExitAsync(s_timeout));
+        Assert.Equal(0, await zombie.WaitForExitAsync(s_timeout));
+
+        // Fenced: after the steal, no checkpoint row carries the zombie's attempt, and the run finished under the thief.
+        Assert.Equal(0, _db.Scalar<long>("SELECT COUNT(*) FROM checkpoints WHERE run_id = @run AND attempt = 1 AND created_at >= @stolenAt", new { run, stolenAt }));
+        Assert.Equal("succeeded", Status(run));
+        Assert.Equal(2, _db.Scalar<long>("SELECT attempt FROM runs WHERE id = @run", new { run }));
+        Assert.DoesNotContain($"Run {run} succeeded", zombie.Output, StringComparison.Ordinal);
+
+        long baseline = (await _db.QueueAsync("zombie-baseline", [config]))[0];
+        await _db.RunInProcessAsync(baseline);
+        Assert.Equal(_db.Evaluations(baseline), _db.Evaluations(run));
+        Assert.Equal(40, _db.Scalar<long>("SELECT COUNT(*) FROM training_curves WHERE run_id = @run", new { run }));
+        Assert.Equal("ok", _db.IntegrityCheck());
+    }
+
+    [Fact]
+    public async Task Worker_Sigterm_CheckpointsReleasesAndAnotherWorkerContinuesAtOnce()
+    {
+        var config = TestDatabase.Synthetic(11, tasks: 3, epochs: 2, steps: 4, stepMs: 50);
+        long run = (await _db.QueueAsync("sigterm", [config]))[0];
+        // A long lease: the second worker can only claim at once if the first really released the run.
+        var first = Start(leaseSeconds: 30, heartbeatSeconds: 1);
+        await Wait.UntilAsync(() => Progress(run) >= 0.25, s_timeout, () => first.Output);
+        var clock = Stopwatch.StartNew();
+        first.Signal(WorkerProcess.SigTerm);
+        Assert.Equal(0, await first.WaitForExitAsync(TimeSpan.FromSeconds(20)));
+        double exitSeconds = clock.Elapsed.TotalSeconds;
+        Assert.Contains($"Run {run} released back to the queue on shutdown (released: True)", first.Output, StringComparison.Ordinal);
+        Assert.Equal(("queued", 0L), (Status(run), _db.Scalar<long>("SELECT attempt FROM runs WHERE id = @run", new { run })));
+        long checkpoints = _db.Scalar<long>("SELECT COUNT(*) FROM checkpoints WHERE run_id = @run", new { run });
+        Assert.True(checkpoints >= 6, $"expected ≥ 6 checkpoints (progress ≥ 0.25 of 24 steps), found {checkpoints}");
+
+        clock.Restart();
+        var second = Start("--until-empty", leaseSeconds: 30, heartbeatSeconds: 1);
+        string claimed = await second.WaitForLineAsync($"Claimed run {run} attempt 1", TimeSpan.FromSeconds(15));
+        double claimSeconds = clock.Elapsed.TotalSeconds;
+        Assert.Contains("synthetic-", claimed, StringComparison.Ordinal);
+        Assert.Equal(0, await second.WaitForExitAsync(s_timeout));
+
+        long baseline = (await _db.QueueAsync("sigterm-baseline", [config]))[0];
+        await _db.RunInProcessAsync(baseline);
+        Assert.Equal("succeeded", Status(run));
+        Assert.Equal(_db.Evaluations(baseline), _db.Evaluations(run));
+        Assert.Equal("ok", _db.IntegrityCheck());
+        Print(string.Create(CultureInfo.InvariantCulture, $"SIGTERM → exit {exitSeconds:F2}s; new worker claimed (attempt still 1) {claimSeconds:F2}s after start, resuming from checkpoint {checkpoints}"));
+    }
+
+    [Fact]
+    public async Task Worker_RunCrashingTheProcessEveryTime_FailedAfterMaxAttemptsOthersComplete()
+    {
+        var poison = TestDatabase.Synthetic(666, tasks: 1, epochs: 1, steps: 3, stepMs: 5);
+        poison["crash_at_step"] = 1;
+        long poisonId = (await _db.QueueAsync("poison", [poison], priority: 1, maxAttempts: 3))[0];
+        long[] good = await _db.QueueAsync("good", Enumerable.Range(0, 4).Select(i => TestDatabase.Synthetic(i, tasks: 1, epochs: 1, steps: 2, stepMs: 5)));
+
+        int starts = 0, crashes = 0;
+        while (_db.Scalar<long>("SELECT COUNT(*) FROM runs WHERE status IN ('queued', 'running')") > 0)
+        {
+            Assert.True(++starts <= 8, $"queue not drained after {starts - 1} worker starts");
+            var worker = Start("--until-empty", leaseSeconds: 1, heartbeatSeconds: 0.25);
+            crashes += await worker.WaitForExitAsync(s_timeout) != 0 ? 1 : 0;
+        }
+
+        Assert.Equal(3, crashes);
+        Assert.Equal("failed", Status(poisonId));
+        Assert.Equal("lease expired after 3 attempts", _db.Scalar<string>("SELECT error FROM runs WHERE id = @poisonId", new { poisonId }));
+        Assert.Equal(3, _db.Scalar<long>("SELECT COUNT(*) FROM run_attempts WHERE run_id = @poisonId", new { poisonId }));
+        Assert.All(good, id => Assert.Equal("succeeded", Status(id)));
+        Assert.Equal("ok", _db.IntegrityCheck());
+    }
+
+    [Fact]
+    public async Task Worker_NonRetryableFailures_FailedAtOnceWithMessageAndWorkerGoesOn()
+    {
+        var missing = TestDatabase.Synthetic(1);
+        missing["fail"] = "dataset not found: /data/fashion-mnist/train-images-idx3-ubyte.gz";
+        var badSpec = TestDatabase.Synthetic(2);
+        badSpec["tasks"] = 0;
+        var unknown = TestDatabase.Synthetic(3);
+        unknown["executor"] = "no-such-engine";
+        long[] bad = await _db.QueueAsync("bad", [missing, badSpec, unknown], priority: 1);
+        long[] good = await _db.QueueAsync("good", [TestDatabase.Synthetic(10), TestDatabase.Synthetic(11)]);
+
+        var worker = Start("--until-empty");
+        Assert.Equal(0, await worker.WaitForExitAsync(s_timeout));
+
+        var failed = _db.Query<(long Id, string Status, long Attempt, string Error)>("SELECT id, status, attempt, error FROM runs WHERE sweep_id = (SELECT sweep_id FROM runs WHERE id = @id) ORDER BY id", new { id = bad[0] });
+        Assert.All(failed, r => Assert.Equal(("failed", 1L), (r.Status, r.Attempt)));
+        Assert.Equal("dataset not found: /data/fashion-mnist/train-images-idx3-ubyte.gz", failed[0].Error);
+        Assert.Equal("config field 'tasks' = 0: expected 1..100.", failed[1].Error);
+        Assert.Contains("'executor' = 'no-such-engine' names no registered executor; known: synthetic", failed[2].Error, StringComparison.Ordinal);
+        Assert.All(good, id => Assert.Equal("succeeded", Status(id)));
+    }
+
+    [Fact]
+    public async Task Worker_CancelRequestedWhileRunning_RunCancelledAtNextHeartbeatAndWorkerGoesOn()
+    {
+        long run = (await _db.QueueAsync("cancel", [TestDatabase.Synthetic(5, tasks: 2, epochs: 2, steps: 20, stepMs: 50)], priority: 1))[0];
+        long other = (await _db.QueueAsync("after", [TestDatabase.Synthetic(6)]))[0];
+        var worker = Start("--until-empty");
+        await Wait.UntilAsync(() => Progress(run) > 0.05, s_timeout, () => worker.Output);
+        Assert.True(await _db.Store.RequestCancelAsync(run, CancellationToken.None));
+        await worker.WaitForLineAsync($"Run {run} cancelled on request", s_timeout);
+        Assert.Equal(0, await worker.WaitForExitAsync(s_timeout));
+        Assert.Equal("cancelled", Status(run));
+        Assert.True(Progress(run) < 1);
+        Assert.Equal("succeeded", Status(other));
+    }
+
+    [Fact]
+    public async Task Worker_TwoProcessesMigratingAnEmptyFileAtOnce_OneSchemaNoError()
+    {
+        using var empty = new TestDatabase(migrate: false);
+        Assert.False(File.Exists(empty.Path));
+        var workers = Enumerable.Range(0, 3).Select(_ => WorkerProcess.Start(empty, "--until-empty")).ToList();
+        _workers.AddRange(workers);
+        foreach (var worker in workers)
+        {
+            Assert.Equal(0, await worker.WaitForExitAsync(s_timeout));
+        }
+
+        Assert.Equal(1, workers.Count(w => w.HasLine("Applied 1 migration(s)")));
+        Assert.Equal(2, workers.Count(w => w.HasLine("Applied 0 migration(s)")));
+        Assert.Equal(1, empty.Scalar<long>("SELECT COUNT(*) FROM schema_version"));
+        Assert.Equal(1, empty.Scalar<long>("SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'runs'"));
+        Assert.Equal("ok", empty.IntegrityCheck());
+    }
+}
