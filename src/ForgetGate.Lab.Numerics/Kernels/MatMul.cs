@@ -61,7 +61,7 @@ internal static class MatMul
         }
 
         bool packA = aCol != 1;
-        Span<float> aPack = stackalloc float[packA ? RowBlock * KBlock : 0];
+        Span<float> aPack = stackalloc float[packA ? (RowBlock * KBlock) + 8 : 0];
         Span<float> tail = stackalloc float[(RowBlock * W) + W];
         ref float aPack0 = ref MemoryMarshal.GetReference(aPack);
         for (int pc = 0; pc < k; pc += KBlock)
@@ -72,7 +72,16 @@ internal static class MatMul
             {
                 int rows = Math.Min(RowBlock, m - i);
                 ref float src = ref Unsafe.Add(ref ap, (nint)i * aRow);
-                if (packA)
+                if (packA && aRow == 1 && rows == RowBlock
+                    && a.Length >= ((long)i + 8) + ((long)(pc + kc - 1) * aCol))
+                {
+                    // [kc][6] contiguous via 8-wide copies; each store's two extra lanes are overwritten by the next.
+                    for (int p = 0; p < kc; p++)
+                    {
+                        Vector256.LoadUnsafe(ref Unsafe.Add(ref src, (nint)p * aCol)).StoreUnsafe(ref Unsafe.Add(ref aPack0, p * RowBlock));
+                    }
+                }
+                else if (packA)
                 {
                     // [kc][6] contiguous: one cache line feeds all six broadcasts of a step.
                     for (int p = 0; p < kc; p++)

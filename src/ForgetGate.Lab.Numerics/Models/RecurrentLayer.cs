@@ -37,8 +37,7 @@ internal sealed class RecurrentLayer
         WhhPerm = new float[Panels.Length(Gh, Hp)];
         BiasX = new float[Gh];
         BiasHn = new float[Gh];
-        DWih = new float[Gh * Dp];
-        DWhh = new float[Gh * Hp];
+        DW = new float[Gh * (Hp + ((Dp + U - 1) / U * U))];
         DBiasX = new float[Gh];
         DBiasH = new float[Gh];
     }
@@ -85,9 +84,7 @@ internal sealed class RecurrentLayer
     public float[] BiasHn { get; }    // GRU only: b_hn in the n block, permuted
 
     // Weight-gradient results in the permuted layout, unpacked into Parameter.Gradient.
-    public float[] DWih { get; }
-
-    public float[] DWhh { get; }
+    public float[] DW { get; }       // [Gh, Hp + Dp padded]: dW_hh then dW_ih, rows permuted
 
     public float[] DBiasX { get; }
 
@@ -316,24 +313,40 @@ internal sealed class RecurrentLayer
         }
     }
 
+    /// <summary>Columns of the fused weight-gradient product: [dW_hh | dW_ih] side by side, each padded to panels.</summary>
+    public int GradColumns => Hp + DpPadded;
+
+    private int DpPadded => (Dp + U - 1) / U * U;
+
     /// <summary>
-    /// Weight and bias gradients for the permuted rows [i0, i1) (gate columns) as large products over all
-    /// B·T rows: dW_hh = dZhᵀ · H_prev, dW_ih = dZxᵀ · X, biases as column sums. Every worker first packs its
-    /// share [p0, p1) of H_prev and X into the shared panel buffers, then waits at the barrier.
+    /// Weight and bias gradients for the permuted rows [i0, i1) (gate columns) as one large product over all
+    /// B·T rows: [dW_hh | dW_ih] = dZᵀ · [H_prev | X] (the GRU needs two, its dZ differs per side), biases as
+    /// column sums. Every worker first packs its share [p0, p1) of H_prev and X into the shared panel buffer,
+    /// then waits at the barrier.
     /// </summary>
-    public void WeightGradients(int rows, float[] x, int xOffset, float[] dZx, float[] dZh, float[] panelH, float[] panelX,
+    public void WeightGradients(int rows, float[] x, int xOffset, float[] dZx, float[] dZh, float[] panels,
         int p0, int p1, int i0, int i1, SpinBarrier barrier)
     {
-        Panels.Pack(Hs, Hp, rows, Hp, p0, p1, panelH);
-        Panels.Pack(x.AsSpan(xOffset), Dp, rows, Dp, p0, p1, panelX);
+        int xPanels = Tiles * rows * U;
+        Panels.Pack(Hs, Hp, rows, Hp, p0, p1, panels);
+        Panels.Pack(x.AsSpan(xOffset), Dp, rows, Dp, p0, p1, panels.AsSpan(xPanels));
         barrier.SignalAndWait();
         if (i1 <= i0)
         {
             return;
         }
 
-        MatMul.Multiply(i1 - i0, rows, dZh.AsSpan(i0), 1, Gh, panelH, 0, Hp, DWhh.AsSpan(i0 * Hp), Hp, accumulate: false, default);
-        MatMul.Multiply(i1 - i0, rows, dZx.AsSpan(i0), 1, Gh, panelX, 0, Dp, DWih.AsSpan(i0 * Dp), Dp, accumulate: false, default);
+        int n = GradColumns;
+        if (IsGru)
+        {
+            MatMul.Multiply(i1 - i0, rows, dZh.AsSpan(i0), 1, Gh, panels, 0, Hp, DW.AsSpan(i0 * n), n, accumulate: false, default);
+            MatMul.Multiply(i1 - i0, rows, dZx.AsSpan(i0), 1, Gh, panels, Hp, n, DW.AsSpan(i0 * n), n, accumulate: false, default);
+        }
+        else
+        {
+            MatMul.Multiply(i1 - i0, rows, dZx.AsSpan(i0), 1, Gh, panels, 0, n, DW.AsSpan(i0 * n), n, accumulate: false, default);
+        }
+
         var sx = DBiasX.AsSpan(i0, i1 - i0);
         var sh = DBiasH.AsSpan(i0, i1 - i0);
         sx.Clear();
@@ -365,8 +378,8 @@ internal sealed class RecurrentLayer
         for (int r = 0; r < G * H; r++)
         {
             int col = Column(r / H, r % H);
-            DWih.AsSpan(col * Dp, Din).CopyTo(gih.AsSpan(r * Din, Din));
-            DWhh.AsSpan(col * Hp, H).CopyTo(ghh.AsSpan(r * H, H));
+            DW.AsSpan((col * GradColumns) + Hp, Din).CopyTo(gih.AsSpan(r * Din, Din));
+            DW.AsSpan(col * GradColumns, H).CopyTo(ghh.AsSpan(r * H, H));
             BiasIh.Gradient[r] = DBiasX[col];
             BiasHh.Gradient[r] = DBiasH[col];
         }
