@@ -15,7 +15,7 @@ internal static class MatMul
 {
     /// <summary>Reduction block: a 16-column panel slice of 256 rows is 16 KB and stays in L1.</summary>
     private const int KBlock = 256;
-    private const int RowBlock = 6;
+    private const int RowBlock = 8;
     private const int W = Panels.Width;
 
     /// <summary>
@@ -61,66 +61,109 @@ internal static class MatMul
         }
 
         bool packA = aCol != 1;
-        Span<float> aPack = stackalloc float[packA ? (RowBlock * KBlock) + 8 : 0];
         Span<float> tail = stackalloc float[(RowBlock * W) + W];
-        ref float aPack0 = ref MemoryMarshal.GetReference(aPack);
+        int blocks = (m + RowBlock - 1) / RowBlock;
+        float[] aPack = packA ? PackBuffer(blocks * RowBlock * Math.Min(k, KBlock)) : [];
+        ref float aPack0 = ref MemoryMarshal.GetArrayDataReference(aPack);
         for (int pc = 0; pc < k; pc += KBlock)
         {
             int kc = Math.Min(KBlock, k - pc);
             ref float ap = ref Unsafe.Add(ref a0, (nint)pc * aCol);
-            for (int i = 0; i < m; i += RowBlock)
+            if (packA)
             {
-                int rows = Math.Min(RowBlock, m - i);
-                ref float src = ref Unsafe.Add(ref ap, (nint)i * aRow);
-                if (packA && aRow == 1 && rows == RowBlock
-                    && a.Length >= ((long)i + 8) + ((long)(pc + kc - 1) * aCol))
-                {
-                    // [kc][6] contiguous via 8-wide copies; each store's two extra lanes are overwritten by the next.
-                    for (int p = 0; p < kc; p++)
-                    {
-                        Vector256.LoadUnsafe(ref Unsafe.Add(ref src, (nint)p * aCol)).StoreUnsafe(ref Unsafe.Add(ref aPack0, p * RowBlock));
-                    }
-                }
-                else if (packA)
-                {
-                    // [kc][6] contiguous: one cache line feeds all six broadcasts of a step.
-                    for (int p = 0; p < kc; p++)
-                    {
-                        for (int r = 0; r < rows; r++)
-                        {
-                            Unsafe.Add(ref aPack0, (p * RowBlock) + r) = Unsafe.Add(ref src, ((nint)r * aRow) + ((nint)p * aCol));
-                        }
-                    }
-                }
+                PackA(a, pc, kc, m, aRow, aCol, ref ap, ref aPack0);
+            }
 
-                ref float ai = ref packA ? ref aPack0 : ref src;
-                nint rowStride = packA ? 1 : aRow;
-                nint colStride = packA ? RowBlock : aCol;
-
-                for (int j = n0; j < n1; j += W)
+            // Panel slices [kc][16] (16 KB each) stay in L1 while every row block streams past them; with 512-bit
+            // vectors two adjacent panels are done together (8×32 tile: 16 accumulators, 10 loads per 16 FMAs).
+            bool wide = Vector512.IsHardwareAccelerated;
+            for (int j = n0; j < n1;)
+            {
+                ref float bp = ref Unsafe.Add(ref b0, ((nint)(j / W) * k * W) + ((nint)pc * W));
+                int width = Math.Min(W, n1 - j);
+                bool pair = wide && j + (2 * W) <= n1;
+                ref float bj = ref Unsafe.Add(ref bias0, j);
+                for (int i = 0; i < m; i += RowBlock)
                 {
-                    ref float bp = ref Unsafe.Add(ref b0, ((nint)(j / W) * k * W) + ((nint)pc * W));
-                    int width = Math.Min(W, n1 - j);
+                    int rows = Math.Min(RowBlock, m - i);
+                    ref float ai = ref packA ? ref Unsafe.Add(ref aPack0, (nint)i * kc) : ref Unsafe.Add(ref ap, (nint)i * aRow);
+                    nint rowStride = packA ? 1 : aRow;
+                    nint colStride = packA ? RowBlock : aCol;
                     ref float cij = ref Unsafe.Add(ref c0, ((nint)i * ldc) + j);
-                    ref float bj = ref Unsafe.Add(ref bias0, j);
-                    if (width == W && rows == RowBlock)
+                    if (pair && rows == RowBlock)
                     {
-                        Kernel6x16(kc, ref ai, rowStride, colStride, ref bp, ref cij, ldc, mode, ref bj);
+                        Kernel8x32(kc, ref ai, rowStride, colStride, ref bp, (nint)k * W, ref cij, ldc, mode, ref bj);
+                    }
+                    else if (pair)
+                    {
+                        Partial(kc, rows, W, ref ai, rowStride, colStride, ref bp, ref cij, ldc, mode, ref bj, tail);
+                        Partial(kc, rows, W, ref ai, rowStride, colStride, ref Unsafe.Add(ref bp, (nint)k * W), ref Unsafe.Add(ref cij, W), ldc, mode, ref Unsafe.Add(ref bj, W), tail);
+                    }
+                    else if (width == W && rows == RowBlock)
+                    {
+                        Kernel8x16(kc, ref ai, rowStride, colStride, ref bp, ref cij, ldc, mode, ref bj);
                     }
                     else
                     {
                         Partial(kc, rows, width, ref ai, rowStride, colStride, ref bp, ref cij, ldc, mode, ref bj, tail);
                     }
                 }
+
+                j += pair ? 2 * W : W;
             }
 
             mode = 2;
         }
     }
 
+    [ThreadStatic]
+    private static float[]? t_aPack;
+
+    /// <summary>Per-thread scratch for packed A; grows during warm-up only.</summary>
+    private static float[] PackBuffer(int length)
+    {
+        var buffer = t_aPack;
+        if (buffer is null || buffer.Length < length)
+        {
+            buffer = new float[length];
+            t_aPack = buffer;
+        }
+
+        return buffer;
+    }
+
+    /// <summary>Packs rows [0, m) × [pc, pc+kc) of a strided A as row blocks of [kc][8] contiguous values.</summary>
+    private static void PackA(ReadOnlySpan<float> a, int pc, int kc, int m, int aRow, int aCol, ref float ap, ref float dst0)
+    {
+        for (int i = 0; i < m; i += RowBlock)
+        {
+            int rows = Math.Min(RowBlock, m - i);
+            ref float src = ref Unsafe.Add(ref ap, (nint)i * aRow);
+            ref float dst = ref Unsafe.Add(ref dst0, (nint)i * kc);
+            if (aRow == 1 && rows == RowBlock)
+            {
+                // Row block of 8 = one 8-wide copy per step.
+                for (int p = 0; p < kc; p++)
+                {
+                    Vector256.LoadUnsafe(ref Unsafe.Add(ref src, (nint)p * aCol)).StoreUnsafe(ref Unsafe.Add(ref dst, p * RowBlock));
+                }
+            }
+            else
+            {
+                for (int p = 0; p < kc; p++)
+                {
+                    for (int r = 0; r < RowBlock; r++)
+                    {
+                        Unsafe.Add(ref dst, (p * RowBlock) + r) = r < rows ? Unsafe.Add(ref src, ((nint)r * aRow) + ((nint)p * aCol)) : 0f;
+                    }
+                }
+            }
+        }
+    }
+
     private static void Partial(int kc, int rows, int width, ref float a, nint aRow, nint aCol, ref float b, ref float c, int ldc, int mode, ref float bias, Span<float> tail)
     {
-        // Edge tile: stage C (and the bias) in a 6×16 buffer so the full kernel runs on padded lanes.
+        // Edge tile: stage C (and the bias) in an 8×16 buffer so the full kernel runs on padded lanes.
         ref float t0 = ref MemoryMarshal.GetReference(tail);
         ref float tb = ref Unsafe.Add(ref t0, RowBlock * W);
         tail.Clear();
@@ -193,14 +236,94 @@ internal static class MatMul
         }
     }
 
-    private static void Kernel6x16(int kc, ref float a, nint aRow, nint aCol, ref float b, ref float c, nint ldc, int mode, ref float bias)
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Init512(int mode, ref float c, ref float bias, out Vector512<float> v)
     {
+        v = mode == 2 ? Vector512.LoadUnsafe(ref c) : mode == 1 ? Vector512.LoadUnsafe(ref bias) : Vector512<float>.Zero;
+    }
+
+    private static void Kernel8x32(int kc, ref float a, nint aRow, nint aCol, ref float b, nint panelStride, ref float c, nint ldc, int mode, ref float bias)
+    {
+        ref float biasHi = ref Unsafe.Add(ref bias, W);
+        Init512(mode, ref c, ref bias, out var c00);
+        Init512(mode, ref Unsafe.Add(ref c, W), ref biasHi, out var c01);
+        Init512(mode, ref Unsafe.Add(ref c, ldc), ref bias, out var c10);
+        Init512(mode, ref Unsafe.Add(ref c, ldc + W), ref biasHi, out var c11);
+        Init512(mode, ref Unsafe.Add(ref c, 2 * ldc), ref bias, out var c20);
+        Init512(mode, ref Unsafe.Add(ref c, (2 * ldc) + W), ref biasHi, out var c21);
+        Init512(mode, ref Unsafe.Add(ref c, 3 * ldc), ref bias, out var c30);
+        Init512(mode, ref Unsafe.Add(ref c, (3 * ldc) + W), ref biasHi, out var c31);
+        Init512(mode, ref Unsafe.Add(ref c, 4 * ldc), ref bias, out var c40);
+        Init512(mode, ref Unsafe.Add(ref c, (4 * ldc) + W), ref biasHi, out var c41);
+        Init512(mode, ref Unsafe.Add(ref c, 5 * ldc), ref bias, out var c50);
+        Init512(mode, ref Unsafe.Add(ref c, (5 * ldc) + W), ref biasHi, out var c51);
+        Init512(mode, ref Unsafe.Add(ref c, 6 * ldc), ref bias, out var c60);
+        Init512(mode, ref Unsafe.Add(ref c, (6 * ldc) + W), ref biasHi, out var c61);
+        Init512(mode, ref Unsafe.Add(ref c, 7 * ldc), ref bias, out var c70);
+        Init512(mode, ref Unsafe.Add(ref c, (7 * ldc) + W), ref biasHi, out var c71);
+        ref float ap = ref a;
+        ref float bp = ref b;
+        for (int p = 0; p < kc; p++)
+        {
+            var b0 = Vector512.LoadUnsafe(ref bp);
+            var b1 = Vector512.LoadUnsafe(ref bp, (nuint)panelStride);
+            var av = Vector512.Create(ap);
+            c00 = Vector512.FusedMultiplyAdd(av, b0, c00);
+            c01 = Vector512.FusedMultiplyAdd(av, b1, c01);
+            av = Vector512.Create(Unsafe.Add(ref ap, aRow));
+            c10 = Vector512.FusedMultiplyAdd(av, b0, c10);
+            c11 = Vector512.FusedMultiplyAdd(av, b1, c11);
+            av = Vector512.Create(Unsafe.Add(ref ap, 2 * aRow));
+            c20 = Vector512.FusedMultiplyAdd(av, b0, c20);
+            c21 = Vector512.FusedMultiplyAdd(av, b1, c21);
+            av = Vector512.Create(Unsafe.Add(ref ap, 3 * aRow));
+            c30 = Vector512.FusedMultiplyAdd(av, b0, c30);
+            c31 = Vector512.FusedMultiplyAdd(av, b1, c31);
+            av = Vector512.Create(Unsafe.Add(ref ap, 4 * aRow));
+            c40 = Vector512.FusedMultiplyAdd(av, b0, c40);
+            c41 = Vector512.FusedMultiplyAdd(av, b1, c41);
+            av = Vector512.Create(Unsafe.Add(ref ap, 5 * aRow));
+            c50 = Vector512.FusedMultiplyAdd(av, b0, c50);
+            c51 = Vector512.FusedMultiplyAdd(av, b1, c51);
+            av = Vector512.Create(Unsafe.Add(ref ap, 6 * aRow));
+            c60 = Vector512.FusedMultiplyAdd(av, b0, c60);
+            c61 = Vector512.FusedMultiplyAdd(av, b1, c61);
+            av = Vector512.Create(Unsafe.Add(ref ap, 7 * aRow));
+            c70 = Vector512.FusedMultiplyAdd(av, b0, c70);
+            c71 = Vector512.FusedMultiplyAdd(av, b1, c71);
+            ap = ref Unsafe.Add(ref ap, aCol);
+            bp = ref Unsafe.Add(ref bp, W);
+        }
+
+        c00.StoreUnsafe(ref c);
+        c01.StoreUnsafe(ref c, W);
+        c10.StoreUnsafe(ref Unsafe.Add(ref c, ldc));
+        c11.StoreUnsafe(ref Unsafe.Add(ref c, ldc), W);
+        c20.StoreUnsafe(ref Unsafe.Add(ref c, 2 * ldc));
+        c21.StoreUnsafe(ref Unsafe.Add(ref c, 2 * ldc), W);
+        c30.StoreUnsafe(ref Unsafe.Add(ref c, 3 * ldc));
+        c31.StoreUnsafe(ref Unsafe.Add(ref c, 3 * ldc), W);
+        c40.StoreUnsafe(ref Unsafe.Add(ref c, 4 * ldc));
+        c41.StoreUnsafe(ref Unsafe.Add(ref c, 4 * ldc), W);
+        c50.StoreUnsafe(ref Unsafe.Add(ref c, 5 * ldc));
+        c51.StoreUnsafe(ref Unsafe.Add(ref c, 5 * ldc), W);
+        c60.StoreUnsafe(ref Unsafe.Add(ref c, 6 * ldc));
+        c61.StoreUnsafe(ref Unsafe.Add(ref c, 6 * ldc), W);
+        c70.StoreUnsafe(ref Unsafe.Add(ref c, 7 * ldc));
+        c71.StoreUnsafe(ref Unsafe.Add(ref c, 7 * ldc), W);
+    }
+
+    private static void Kernel8x16(int kc, ref float a, nint aRow, nint aCol, ref float b, ref float c, nint ldc, int mode, ref float bias)
+    {
+        // 8 rows × 16 columns as 16 Vector256 accumulators (uses ymm16–31 where AVX-512VL exists).
         Init(mode, ref c, ref bias, out var c00, out var c01);
         Init(mode, ref Unsafe.Add(ref c, ldc), ref bias, out var c10, out var c11);
         Init(mode, ref Unsafe.Add(ref c, 2 * ldc), ref bias, out var c20, out var c21);
         Init(mode, ref Unsafe.Add(ref c, 3 * ldc), ref bias, out var c30, out var c31);
         Init(mode, ref Unsafe.Add(ref c, 4 * ldc), ref bias, out var c40, out var c41);
         Init(mode, ref Unsafe.Add(ref c, 5 * ldc), ref bias, out var c50, out var c51);
+        Init(mode, ref Unsafe.Add(ref c, 6 * ldc), ref bias, out var c60, out var c61);
+        Init(mode, ref Unsafe.Add(ref c, 7 * ldc), ref bias, out var c70, out var c71);
         ref float ap = ref a;
         ref float bp = ref b;
         for (int p = 0; p < kc; p++)
@@ -225,6 +348,12 @@ internal static class MatMul
             av = Vector256.Create(Unsafe.Add(ref ap, 5 * aRow));
             c50 = Vector256.FusedMultiplyAdd(av, b0, c50);
             c51 = Vector256.FusedMultiplyAdd(av, b1, c51);
+            av = Vector256.Create(Unsafe.Add(ref ap, 6 * aRow));
+            c60 = Vector256.FusedMultiplyAdd(av, b0, c60);
+            c61 = Vector256.FusedMultiplyAdd(av, b1, c61);
+            av = Vector256.Create(Unsafe.Add(ref ap, 7 * aRow));
+            c70 = Vector256.FusedMultiplyAdd(av, b0, c70);
+            c71 = Vector256.FusedMultiplyAdd(av, b1, c71);
             ap = ref Unsafe.Add(ref ap, aCol);
             bp = ref Unsafe.Add(ref bp, W);
         }
@@ -241,6 +370,10 @@ internal static class MatMul
         c41.StoreUnsafe(ref Unsafe.Add(ref c, 4 * ldc), 8);
         c50.StoreUnsafe(ref Unsafe.Add(ref c, 5 * ldc));
         c51.StoreUnsafe(ref Unsafe.Add(ref c, 5 * ldc), 8);
+        c60.StoreUnsafe(ref Unsafe.Add(ref c, 6 * ldc));
+        c61.StoreUnsafe(ref Unsafe.Add(ref c, 6 * ldc), 8);
+        c70.StoreUnsafe(ref Unsafe.Add(ref c, 7 * ldc));
+        c71.StoreUnsafe(ref Unsafe.Add(ref c, 7 * ldc), 8);
     }
 
     private static void Kernel1x16(int kc, ref float a, nint aCol, ref float b, ref float c, int mode, ref float bias)
