@@ -31,7 +31,7 @@ internal static class BenchCommand
         var steps = new Option<int>("--steps") { Description = "Sequence length T.", DefaultValueFactory = _ => 28 };
         var layers = new Option<int>("--layers") { Description = "Stacked layers.", DefaultValueFactory = _ => 1 };
         var threads = new Option<int>("--threads") { Description = "Worker threads (default: all cores).", DefaultValueFactory = _ => Environment.ProcessorCount };
-        var seconds = new Option<double>("--seconds") { Description = "Minimum timed seconds per measurement.", DefaultValueFactory = _ => 2.0 };
+        var seconds = new Option<double>("--seconds") { Description = "Timed seconds per training measurement (median of ≥ 3 windows; inference gets half).", DefaultValueFactory = _ => 2.0 };
         var json = new Option<bool>("--json") { Description = "One JSON object per variant." };
         var command = new Command(
             "bench",
@@ -171,7 +171,11 @@ internal static class BenchCommand
         return new BenchResult(trainRate, inferRate, 1000 * trainSeconds / trainSteps, 3 * flopsPerSample * trainRate / 1e9, flopsPerSample * inferRate / 1e9);
     }
 
-    /// <summary>Warms up, then repeats <paramref name="action"/> until at least <paramref name="seconds"/> have passed (min 3 runs).</summary>
+    /// <summary>
+    /// Warms up, then times windows of at least a quarter of <paramref name="seconds"/> (min 2 runs each) until
+    /// <paramref name="seconds"/> have passed, and returns the median window as (runs, seconds). The median keeps
+    /// one window slowed by another process on the 2 shared cores from deciding the figure.
+    /// </summary>
     private static (int Runs, double Seconds) Time(Action action, double seconds)
     {
         for (int i = 0; i < 3; i++)
@@ -179,15 +183,23 @@ internal static class BenchCommand
             action();
         }
 
-        var sw = Stopwatch.StartNew();
-        int runs = 0;
-        while (runs < 3 || sw.Elapsed.TotalSeconds < seconds)
+        var windows = new List<(int Runs, double Seconds)>();
+        var total = Stopwatch.StartNew();
+        while (windows.Count < 3 || total.Elapsed.TotalSeconds < seconds)
         {
-            action();
-            runs++;
+            var sw = Stopwatch.StartNew();
+            int runs = 0;
+            while (runs < 2 || sw.Elapsed.TotalSeconds < seconds / 4)
+            {
+                action();
+                runs++;
+            }
+
+            windows.Add((runs, sw.Elapsed.TotalSeconds));
         }
 
-        return (runs, sw.Elapsed.TotalSeconds);
+        windows.Sort((a, b) => (a.Seconds / a.Runs).CompareTo(b.Seconds / b.Runs));
+        return windows[windows.Count / 2];
     }
 
     private sealed record BenchOptions(int Hidden, int Batch, int Steps, int Layers, int Threads, double Seconds, bool Json)
