@@ -180,12 +180,8 @@ internal sealed class RecurrentLayer
         }
     }
 
-    /// <summary>Z[rows r0..r1) = X · W_ihᵀ + bias for the input rows of all time steps.</summary>
-    public void ProjectInput(float[] x, int xOffset, int r0, int r1) =>
-        MatMul.Multiply(r1 - r0, Dp, x.AsSpan(xOffset + (r0 * Dp)), Dp, 1, WihT, 0, Gh, Z.AsSpan(r0 * Gh), Gh, accumulate: false, BiasX);
-
-    /// <summary>The recurrent loop over all steps for the tiles [tile0, tile1) of one worker.</summary>
-    public void ForwardSteps(int batch, int steps, int tile0, int tile1, SpinBarrier barrier)
+    /// <summary>The recurrent loop over all steps for the tiles [tile0, tile1) of one worker, input projection included.</summary>
+    public void ForwardSteps(float[] x, int xOffset, int batch, int steps, int tile0, int tile1, SpinBarrier barrier)
     {
         int c0 = tile0 * G * U;
         int c1 = tile1 * G * U;
@@ -202,6 +198,9 @@ internal sealed class RecurrentLayer
             int hPrevOff = (t - 1) * rowH;
             if (c1 > c0)
             {
+                // Input projection of this step right before the recurrent product, so Z_t is still in cache
+                // for the cell (one product for all steps would stream T·B·G·H floats through memory twice).
+                MatMul.Multiply(batch, Dp, x.AsSpan(xOffset + ((t - 1) * batch * Dp)), Dp, 1, WihT, c0, c1, Z.AsSpan(zOff, rowZ), Gh, accumulate: false, BiasX);
                 var hPrev = Hs.AsSpan(hPrevOff, rowH);
                 if (IsGru)
                 {

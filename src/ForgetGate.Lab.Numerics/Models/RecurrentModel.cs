@@ -194,8 +194,6 @@ public sealed class RecurrentModel : IDisposable
             }
 
             _work.Layer = k;
-            _work.Mode = WorkMode.ProjectInput;
-            Dispatch();
             _work.Mode = WorkMode.ForwardSteps;
             Dispatch();
         }
@@ -408,7 +406,6 @@ public sealed class RecurrentModel : IDisposable
 
     private enum WorkMode
     {
-        ProjectInput,
         ForwardSteps,
         BackwardSteps,
         WeightGradients,
@@ -431,18 +428,10 @@ public sealed class RecurrentModel : IDisposable
             int xOffset = Layer == 0 ? 0 : m._batch * layer.Dp;
             switch (Mode)
             {
-                case WorkMode.ProjectInput:
-                    {
-                        var (r0, r1) = Split(rows, worker, workers);
-                        layer.ProjectInput(x, xOffset, r0, r1);
-
-                        break;
-                    }
-
                 case WorkMode.ForwardSteps:
                     {
                         var (t0, t1) = Split(layer.Tiles, worker, workers);
-                        layer.ForwardSteps(m._batch, m._steps, t0, t1, m._barrier);
+                        layer.ForwardSteps(x, xOffset, m._batch, m._steps, t0, t1, m._barrier);
                         break;
                     }
 
