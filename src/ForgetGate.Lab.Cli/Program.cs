@@ -12,6 +12,8 @@ internal static class Program
         root.Subcommands.Add(WorkerCommand.Create());
         root.Subcommands.Add(QueueCommand.Create());
         root.Subcommands.Add(StatusCommand.Create());
+        root.Subcommands.Add(BenchCommand.Create());
+        root.Subcommands.Add(PredictCommand.Create());
         return root.Parse(args).Invoke();
     }
 }

@@ -5,22 +5,27 @@ using System.Runtime.Intrinsics;
 namespace ForgetGate.Lab.Numerics.Kernels;
 
 /// <summary>
-/// The recurrent network's own products: C[i, n0..n1) = init + Σ_p A(i,p)·B[p, j], with A read through
-/// strides (so Aᵀ costs nothing) and B row-major. Each C element is one chain of FMAs over p in order,
-/// whichever tile computes it, so any split of rows or columns gives bit-identical results.
+/// The recurrent network's own products: C[i, n0..n1) = init + Σ_p A(i,p)·B[p, j], with A read through strides
+/// (so Aᵀ costs nothing) and B packed in 16-column panels (<see cref="Panels"/>), so the micro-kernel streams B
+/// contiguously instead of striding across rows (which thrashes L1 sets when the row length is a power of two).
+/// Each C element is one chain of FMAs over p in order, whichever tile computes it, so any split of rows or
+/// column panels gives bit-identical results.
 /// </summary>
 internal static class MatMul
 {
+    /// <summary>Reduction block: a 16-column panel slice of 256 rows is 16 KB and stays in L1.</summary>
     private const int KBlock = 256;
-    private const int RowBlock = 6;
+    private const int RowBlock = 8;
+    private const int W = Panels.Width;
 
     /// <summary>
-    /// C[i·ldc + j] = init(i,j) + Σ_{p&lt;k} a[i·aRow + p·aCol] · b[p·ldb + j] for i &lt; m, n0 ≤ j &lt; n1.
-    /// init is C itself when <paramref name="accumulate"/>, else bias[j] when a bias is given, else 0.
+    /// C[i·ldc + j] = init(i,j) + Σ_{p&lt;k} a[i·aRow + p·aCol] · B[p, j] for i &lt; m, n0 ≤ j &lt; n1, with B given
+    /// as panels of K = k rows. init is C itself when <paramref name="accumulate"/>, else bias[j] when a bias is
+    /// given, else 0. n0 must be a multiple of 16.
     /// </summary>
     public static void Multiply(
         int m, int k, ReadOnlySpan<float> a, int aRow, int aCol,
-        ReadOnlySpan<float> b, int ldb, int n0, int n1,
+        ReadOnlySpan<float> panels, int n0, int n1,
         Span<float> c, int ldc, bool accumulate, ReadOnlySpan<float> bias)
     {
         if (m <= 0 || n1 <= n0)
@@ -28,18 +33,24 @@ internal static class MatMul
             return;
         }
 
+        if (n0 % W != 0)
+        {
+            ThrowHelper.ThrowArgument("n0 must be a multiple of the panel width.", nameof(n0));
+        }
+
         if (c.Length < ((m - 1) * ldc) + n1 || (!accumulate && !bias.IsEmpty && bias.Length < n1))
         {
             ThrowHelper.ThrowDestinationTooShort(nameof(c));
         }
 
-        if (k > 0 && (a.Length < 1 + ((m - 1) * (long)aRow) + ((k - 1) * (long)aCol) || b.Length < ((k - 1) * ldb) + n1))
+        int strips = (n1 + W - 1) / W;
+        if (k > 0 && (a.Length < 1 + ((m - 1) * (long)aRow) + ((k - 1) * (long)aCol) || panels.Length < (long)strips * k * W))
         {
             ThrowHelper.ThrowArgument("Operand shorter than the product needs.", nameof(a));
         }
 
         ref float a0 = ref MemoryMarshal.GetReference(a);
-        ref float b0 = ref MemoryMarshal.GetReference(b);
+        ref float b0 = ref MemoryMarshal.GetReference(panels);
         ref float c0 = ref MemoryMarshal.GetReference(c);
         ref float bias0 = ref MemoryMarshal.GetReference(bias);
         int mode = accumulate ? 2 : bias.IsEmpty ? 0 : 1;
@@ -49,48 +60,143 @@ internal static class MatMul
             return;
         }
 
+        bool packA = aCol != 1;
+        Span<float> tail = stackalloc float[(RowBlock * W) + W];
+        int blocks = (m + RowBlock - 1) / RowBlock;
+        float[] aPack = packA ? PackBuffer(blocks * RowBlock * Math.Min(k, KBlock)) : [];
+        ref float aPack0 = ref MemoryMarshal.GetArrayDataReference(aPack);
         for (int pc = 0; pc < k; pc += KBlock)
         {
             int kc = Math.Min(KBlock, k - pc);
             ref float ap = ref Unsafe.Add(ref a0, (nint)pc * aCol);
-            ref float bp = ref Unsafe.Add(ref b0, (nint)pc * ldb);
-            int j = n0;
-            if (Vector256.IsHardwareAccelerated)
+            if (packA)
             {
-                for (; j + 16 <= n1; j += 16)
-                {
-                    int i = 0;
-                    for (; i + RowBlock <= m; i += RowBlock)
-                    {
-                        Kernel6x16(kc, ref Unsafe.Add(ref ap, (nint)i * aRow), aRow, aCol, ref Unsafe.Add(ref bp, j), ldb,
-                            ref Unsafe.Add(ref c0, ((nint)i * ldc) + j), ldc, mode, ref Unsafe.Add(ref bias0, j));
-                    }
-
-                    for (; i < m; i++)
-                    {
-                        Kernel1x16(kc, ref Unsafe.Add(ref ap, (nint)i * aRow), aCol, ref Unsafe.Add(ref bp, j), ldb,
-                            ref Unsafe.Add(ref c0, ((nint)i * ldc) + j), mode, ref Unsafe.Add(ref bias0, j));
-                    }
-                }
+                PackA(a, pc, kc, m, aRow, aCol, ref ap, ref aPack0);
             }
 
-            for (int i = 0; i < m; i++)
+            // Panel slices [kc][16] (16 KB each) stay in L1 while every row block streams past them; with 512-bit
+            // vectors two adjacent panels are done together (8×32 tile: 16 accumulators, 10 loads per 16 FMAs).
+            bool wide = Vector512.IsHardwareAccelerated;
+            for (int j = n0; j < n1;)
             {
-                ref float ai = ref Unsafe.Add(ref ap, (nint)i * aRow);
-                for (int jj = j; jj < n1; jj++)
+                ref float bp = ref Unsafe.Add(ref b0, ((nint)(j / W) * k * W) + ((nint)pc * W));
+                int width = Math.Min(W, n1 - j);
+                bool pair = wide && j + (2 * W) <= n1;
+                ref float bj = ref Unsafe.Add(ref bias0, j);
+                for (int i = 0; i < m; i += RowBlock)
                 {
-                    ref float cij = ref Unsafe.Add(ref c0, ((nint)i * ldc) + jj);
-                    float sum = mode == 2 ? cij : mode == 1 ? Unsafe.Add(ref bias0, jj) : 0f;
-                    for (int p = 0; p < kc; p++)
+                    int rows = Math.Min(RowBlock, m - i);
+                    ref float ai = ref packA ? ref Unsafe.Add(ref aPack0, (nint)i * kc) : ref Unsafe.Add(ref ap, (nint)i * aRow);
+                    nint rowStride = packA ? 1 : aRow;
+                    nint colStride = packA ? RowBlock : aCol;
+                    ref float cij = ref Unsafe.Add(ref c0, ((nint)i * ldc) + j);
+                    if (pair && rows == RowBlock)
                     {
-                        sum = MathF.FusedMultiplyAdd(Unsafe.Add(ref ai, (nint)p * aCol), Unsafe.Add(ref bp, ((nint)p * ldb) + jj), sum);
+                        Kernel8x32(kc, ref ai, rowStride, colStride, ref bp, (nint)k * W, ref cij, ldc, mode, ref bj);
                     }
-
-                    cij = sum;
+                    else if (pair)
+                    {
+                        Partial(kc, rows, W, ref ai, rowStride, colStride, ref bp, ref cij, ldc, mode, ref bj, tail);
+                        Partial(kc, rows, W, ref ai, rowStride, colStride, ref Unsafe.Add(ref bp, (nint)k * W), ref Unsafe.Add(ref cij, W), ldc, mode, ref Unsafe.Add(ref bj, W), tail);
+                    }
+                    else if (width == W && rows == RowBlock)
+                    {
+                        Kernel8x16(kc, ref ai, rowStride, colStride, ref bp, ref cij, ldc, mode, ref bj);
+                    }
+                    else
+                    {
+                        Partial(kc, rows, width, ref ai, rowStride, colStride, ref bp, ref cij, ldc, mode, ref bj, tail);
+                    }
                 }
+
+                j += pair ? 2 * W : W;
             }
 
             mode = 2;
+        }
+    }
+
+    [ThreadStatic]
+    private static float[]? t_aPack;
+
+    /// <summary>Per-thread scratch for packed A; grows during warm-up only.</summary>
+    private static float[] PackBuffer(int length)
+    {
+        var buffer = t_aPack;
+        if (buffer is null || buffer.Length < length)
+        {
+            buffer = new float[length];
+            t_aPack = buffer;
+        }
+
+        return buffer;
+    }
+
+    /// <summary>Packs rows [0, m) × [pc, pc+kc) of a strided A as row blocks of [kc][8] contiguous values.</summary>
+    private static void PackA(ReadOnlySpan<float> a, int pc, int kc, int m, int aRow, int aCol, ref float ap, ref float dst0)
+    {
+        for (int i = 0; i < m; i += RowBlock)
+        {
+            int rows = Math.Min(RowBlock, m - i);
+            ref float src = ref Unsafe.Add(ref ap, (nint)i * aRow);
+            ref float dst = ref Unsafe.Add(ref dst0, (nint)i * kc);
+            if (aRow == 1 && rows == RowBlock)
+            {
+                // Row block of 8 = one 8-wide copy per step.
+                for (int p = 0; p < kc; p++)
+                {
+                    Vector256.LoadUnsafe(ref Unsafe.Add(ref src, (nint)p * aCol)).StoreUnsafe(ref Unsafe.Add(ref dst, p * RowBlock));
+                }
+            }
+            else
+            {
+                for (int p = 0; p < kc; p++)
+                {
+                    for (int r = 0; r < RowBlock; r++)
+                    {
+                        Unsafe.Add(ref dst, (p * RowBlock) + r) = r < rows ? Unsafe.Add(ref src, ((nint)r * aRow) + ((nint)p * aCol)) : 0f;
+                    }
+                }
+            }
+        }
+    }
+
+    private static void Partial(int kc, int rows, int width, ref float a, nint aRow, nint aCol, ref float b, ref float c, int ldc, int mode, ref float bias, Span<float> tail)
+    {
+        // Edge tile: stage C (and the bias) in an 8×16 buffer so the full kernel runs on padded lanes.
+        ref float t0 = ref MemoryMarshal.GetReference(tail);
+        ref float tb = ref Unsafe.Add(ref t0, RowBlock * W);
+        tail.Clear();
+        for (int r = 0; r < rows; r++)
+        {
+            for (int j = 0; j < width; j++)
+            {
+                if (mode == 2)
+                {
+                    Unsafe.Add(ref t0, (r * W) + j) = Unsafe.Add(ref c, ((nint)r * ldc) + j);
+                }
+            }
+        }
+
+        if (mode == 1)
+        {
+            for (int j = 0; j < width; j++)
+            {
+                Unsafe.Add(ref tb, j) = Unsafe.Add(ref bias, j);
+            }
+        }
+
+        for (int r = 0; r < rows; r++)
+        {
+            Kernel1x16(kc, ref Unsafe.Add(ref a, r * aRow), aCol, ref b, ref Unsafe.Add(ref t0, r * W), mode, ref tb);
+        }
+
+        for (int r = 0; r < rows; r++)
+        {
+            for (int j = 0; j < width; j++)
+            {
+                Unsafe.Add(ref c, ((nint)r * ldc) + j) = Unsafe.Add(ref t0, (r * W) + j);
+            }
         }
     }
 
@@ -130,20 +236,100 @@ internal static class MatMul
         }
     }
 
-    private static void Kernel6x16(int kc, ref float a, nint aRow, nint aCol, ref float b, nint ldb, ref float c, nint ldc, int mode, ref float bias)
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Init512(int mode, ref float c, ref float bias, out Vector512<float> v)
     {
+        v = mode == 2 ? Vector512.LoadUnsafe(ref c) : mode == 1 ? Vector512.LoadUnsafe(ref bias) : Vector512<float>.Zero;
+    }
+
+    private static void Kernel8x32(int kc, ref float a, nint aRow, nint aCol, ref float b, nint panelStride, ref float c, nint ldc, int mode, ref float bias)
+    {
+        ref float biasHi = ref Unsafe.Add(ref bias, W);
+        Init512(mode, ref c, ref bias, out var c00);
+        Init512(mode, ref Unsafe.Add(ref c, W), ref biasHi, out var c01);
+        Init512(mode, ref Unsafe.Add(ref c, ldc), ref bias, out var c10);
+        Init512(mode, ref Unsafe.Add(ref c, ldc + W), ref biasHi, out var c11);
+        Init512(mode, ref Unsafe.Add(ref c, 2 * ldc), ref bias, out var c20);
+        Init512(mode, ref Unsafe.Add(ref c, (2 * ldc) + W), ref biasHi, out var c21);
+        Init512(mode, ref Unsafe.Add(ref c, 3 * ldc), ref bias, out var c30);
+        Init512(mode, ref Unsafe.Add(ref c, (3 * ldc) + W), ref biasHi, out var c31);
+        Init512(mode, ref Unsafe.Add(ref c, 4 * ldc), ref bias, out var c40);
+        Init512(mode, ref Unsafe.Add(ref c, (4 * ldc) + W), ref biasHi, out var c41);
+        Init512(mode, ref Unsafe.Add(ref c, 5 * ldc), ref bias, out var c50);
+        Init512(mode, ref Unsafe.Add(ref c, (5 * ldc) + W), ref biasHi, out var c51);
+        Init512(mode, ref Unsafe.Add(ref c, 6 * ldc), ref bias, out var c60);
+        Init512(mode, ref Unsafe.Add(ref c, (6 * ldc) + W), ref biasHi, out var c61);
+        Init512(mode, ref Unsafe.Add(ref c, 7 * ldc), ref bias, out var c70);
+        Init512(mode, ref Unsafe.Add(ref c, (7 * ldc) + W), ref biasHi, out var c71);
+        ref float ap = ref a;
+        ref float bp = ref b;
+        for (int p = 0; p < kc; p++)
+        {
+            var b0 = Vector512.LoadUnsafe(ref bp);
+            var b1 = Vector512.LoadUnsafe(ref bp, (nuint)panelStride);
+            var av = Vector512.Create(ap);
+            c00 = Vector512.FusedMultiplyAdd(av, b0, c00);
+            c01 = Vector512.FusedMultiplyAdd(av, b1, c01);
+            av = Vector512.Create(Unsafe.Add(ref ap, aRow));
+            c10 = Vector512.FusedMultiplyAdd(av, b0, c10);
+            c11 = Vector512.FusedMultiplyAdd(av, b1, c11);
+            av = Vector512.Create(Unsafe.Add(ref ap, 2 * aRow));
+            c20 = Vector512.FusedMultiplyAdd(av, b0, c20);
+            c21 = Vector512.FusedMultiplyAdd(av, b1, c21);
+            av = Vector512.Create(Unsafe.Add(ref ap, 3 * aRow));
+            c30 = Vector512.FusedMultiplyAdd(av, b0, c30);
+            c31 = Vector512.FusedMultiplyAdd(av, b1, c31);
+            av = Vector512.Create(Unsafe.Add(ref ap, 4 * aRow));
+            c40 = Vector512.FusedMultiplyAdd(av, b0, c40);
+            c41 = Vector512.FusedMultiplyAdd(av, b1, c41);
+            av = Vector512.Create(Unsafe.Add(ref ap, 5 * aRow));
+            c50 = Vector512.FusedMultiplyAdd(av, b0, c50);
+            c51 = Vector512.FusedMultiplyAdd(av, b1, c51);
+            av = Vector512.Create(Unsafe.Add(ref ap, 6 * aRow));
+            c60 = Vector512.FusedMultiplyAdd(av, b0, c60);
+            c61 = Vector512.FusedMultiplyAdd(av, b1, c61);
+            av = Vector512.Create(Unsafe.Add(ref ap, 7 * aRow));
+            c70 = Vector512.FusedMultiplyAdd(av, b0, c70);
+            c71 = Vector512.FusedMultiplyAdd(av, b1, c71);
+            ap = ref Unsafe.Add(ref ap, aCol);
+            bp = ref Unsafe.Add(ref bp, W);
+        }
+
+        c00.StoreUnsafe(ref c);
+        c01.StoreUnsafe(ref c, W);
+        c10.StoreUnsafe(ref Unsafe.Add(ref c, ldc));
+        c11.StoreUnsafe(ref Unsafe.Add(ref c, ldc), W);
+        c20.StoreUnsafe(ref Unsafe.Add(ref c, 2 * ldc));
+        c21.StoreUnsafe(ref Unsafe.Add(ref c, 2 * ldc), W);
+        c30.StoreUnsafe(ref Unsafe.Add(ref c, 3 * ldc));
+        c31.StoreUnsafe(ref Unsafe.Add(ref c, 3 * ldc), W);
+        c40.StoreUnsafe(ref Unsafe.Add(ref c, 4 * ldc));
+        c41.StoreUnsafe(ref Unsafe.Add(ref c, 4 * ldc), W);
+        c50.StoreUnsafe(ref Unsafe.Add(ref c, 5 * ldc));
+        c51.StoreUnsafe(ref Unsafe.Add(ref c, 5 * ldc), W);
+        c60.StoreUnsafe(ref Unsafe.Add(ref c, 6 * ldc));
+        c61.StoreUnsafe(ref Unsafe.Add(ref c, 6 * ldc), W);
+        c70.StoreUnsafe(ref Unsafe.Add(ref c, 7 * ldc));
+        c71.StoreUnsafe(ref Unsafe.Add(ref c, 7 * ldc), W);
+    }
+
+    private static void Kernel8x16(int kc, ref float a, nint aRow, nint aCol, ref float b, ref float c, nint ldc, int mode, ref float bias)
+    {
+        // 8 rows × 16 columns as 16 Vector256 accumulators (uses ymm16–31 where AVX-512VL exists).
         Init(mode, ref c, ref bias, out var c00, out var c01);
         Init(mode, ref Unsafe.Add(ref c, ldc), ref bias, out var c10, out var c11);
         Init(mode, ref Unsafe.Add(ref c, 2 * ldc), ref bias, out var c20, out var c21);
         Init(mode, ref Unsafe.Add(ref c, 3 * ldc), ref bias, out var c30, out var c31);
         Init(mode, ref Unsafe.Add(ref c, 4 * ldc), ref bias, out var c40, out var c41);
         Init(mode, ref Unsafe.Add(ref c, 5 * ldc), ref bias, out var c50, out var c51);
+        Init(mode, ref Unsafe.Add(ref c, 6 * ldc), ref bias, out var c60, out var c61);
+        Init(mode, ref Unsafe.Add(ref c, 7 * ldc), ref bias, out var c70, out var c71);
+        ref float ap = ref a;
+        ref float bp = ref b;
         for (int p = 0; p < kc; p++)
         {
-            ref float bp = ref Unsafe.Add(ref b, p * ldb);
             var b0 = Vector256.LoadUnsafe(ref bp);
             var b1 = Vector256.LoadUnsafe(ref bp, 8);
-            ref float ap = ref Unsafe.Add(ref a, p * aCol);
             var av = Vector256.Create(ap);
             c00 = Vector256.FusedMultiplyAdd(av, b0, c00);
             c01 = Vector256.FusedMultiplyAdd(av, b1, c01);
@@ -162,6 +348,14 @@ internal static class MatMul
             av = Vector256.Create(Unsafe.Add(ref ap, 5 * aRow));
             c50 = Vector256.FusedMultiplyAdd(av, b0, c50);
             c51 = Vector256.FusedMultiplyAdd(av, b1, c51);
+            av = Vector256.Create(Unsafe.Add(ref ap, 6 * aRow));
+            c60 = Vector256.FusedMultiplyAdd(av, b0, c60);
+            c61 = Vector256.FusedMultiplyAdd(av, b1, c61);
+            av = Vector256.Create(Unsafe.Add(ref ap, 7 * aRow));
+            c70 = Vector256.FusedMultiplyAdd(av, b0, c70);
+            c71 = Vector256.FusedMultiplyAdd(av, b1, c71);
+            ap = ref Unsafe.Add(ref ap, aCol);
+            bp = ref Unsafe.Add(ref bp, W);
         }
 
         c00.StoreUnsafe(ref c);
@@ -176,17 +370,22 @@ internal static class MatMul
         c41.StoreUnsafe(ref Unsafe.Add(ref c, 4 * ldc), 8);
         c50.StoreUnsafe(ref Unsafe.Add(ref c, 5 * ldc));
         c51.StoreUnsafe(ref Unsafe.Add(ref c, 5 * ldc), 8);
+        c60.StoreUnsafe(ref Unsafe.Add(ref c, 6 * ldc));
+        c61.StoreUnsafe(ref Unsafe.Add(ref c, 6 * ldc), 8);
+        c70.StoreUnsafe(ref Unsafe.Add(ref c, 7 * ldc));
+        c71.StoreUnsafe(ref Unsafe.Add(ref c, 7 * ldc), 8);
     }
 
-    private static void Kernel1x16(int kc, ref float a, nint aCol, ref float b, nint ldb, ref float c, int mode, ref float bias)
+    private static void Kernel1x16(int kc, ref float a, nint aCol, ref float b, ref float c, int mode, ref float bias)
     {
         Init(mode, ref c, ref bias, out var c00, out var c01);
+        ref float bp = ref b;
         for (int p = 0; p < kc; p++)
         {
-            ref float bp = ref Unsafe.Add(ref b, p * ldb);
             var av = Vector256.Create(Unsafe.Add(ref a, p * aCol));
             c00 = Vector256.FusedMultiplyAdd(av, Vector256.LoadUnsafe(ref bp), c00);
             c01 = Vector256.FusedMultiplyAdd(av, Vector256.LoadUnsafe(ref bp, 8), c01);
+            bp = ref Unsafe.Add(ref bp, W);
         }
 
         c00.StoreUnsafe(ref c);

@@ -24,6 +24,8 @@ public sealed class RecurrentModel : IDisposable
     private float[] _dH = [];       // [T·B, Hp] dL/dh_t from above
     private float[] _dC = [];       // [B, Hp]
     private float[] _scratch = [];  // [B, Hp]
+    private readonly int _maxGradColumns;
+    private float[] _panels = [];   // [H_prev | X] of one layer in MatMul panel layout
     private int _batch;
     private int _steps;
     private bool _hasForward;
@@ -45,6 +47,7 @@ public sealed class RecurrentModel : IDisposable
             list.AddRange(_layers[k].Parameters());
         }
 
+        _maxGradColumns = _layers.Max(l => l.GradColumns);
         _headWeight = new Parameter("head.weight", config.Outputs, config.Hidden);
         _headBias = new Parameter("head.bias", config.Outputs);
         list.Add(_headWeight);
@@ -191,8 +194,6 @@ public sealed class RecurrentModel : IDisposable
             }
 
             _work.Layer = k;
-            _work.Mode = WorkMode.ProjectInput;
-            Dispatch();
             _work.Mode = WorkMode.ForwardSteps;
             Dispatch();
         }
@@ -396,6 +397,7 @@ public sealed class RecurrentModel : IDisposable
         _dH = RecurrentLayer.Grow(_dH, rows * first.Hp);
         _dC = RecurrentLayer.Grow(_dC, batch * first.Hp);
         _scratch = RecurrentLayer.Grow(_scratch, batch * first.Hp);
+        _panels = RecurrentLayer.Grow(_panels, Panels.Length(rows, _maxGradColumns));
         foreach (var layer in _layers)
         {
             layer.Ensure(batch, steps);
@@ -404,7 +406,6 @@ public sealed class RecurrentModel : IDisposable
 
     private enum WorkMode
     {
-        ProjectInput,
         ForwardSteps,
         BackwardSteps,
         WeightGradients,
@@ -427,18 +428,10 @@ public sealed class RecurrentModel : IDisposable
             int xOffset = Layer == 0 ? 0 : m._batch * layer.Dp;
             switch (Mode)
             {
-                case WorkMode.ProjectInput:
-                    {
-                        var (r0, r1) = Split(rows, worker, workers);
-                        layer.ProjectInput(x, xOffset, r0, r1);
-
-                        break;
-                    }
-
                 case WorkMode.ForwardSteps:
                     {
                         var (t0, t1) = Split(layer.Tiles, worker, workers);
-                        layer.ForwardSteps(m._batch, m._steps, t0, t1, m._barrier);
+                        layer.ForwardSteps(x, xOffset, m._batch, m._steps, t0, t1, m._barrier);
                         break;
                     }
 
@@ -451,8 +444,9 @@ public sealed class RecurrentModel : IDisposable
 
                 case WorkMode.WeightGradients:
                     {
+                        var (p0, p1) = Split(rows, worker, workers);
                         var (i0, i1) = Split(layer.Gh, worker, workers);
-                        layer.WeightGradients(rows, x, xOffset, m._dZx, m._dZh, i0, i1);
+                        layer.WeightGradients(rows, x, xOffset, m._dZx, m._dZh, m._panels, p0, p1, i0, i1, m._barrier);
                         break;
                     }
 
