@@ -1,0 +1,391 @@
+using System.Numerics.Tensors;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using ForgetGate.Lab.Numerics.Kernels;
+
+namespace ForgetGate.Lab.Numerics.Models;
+
+/// <summary>
+/// One recurrent layer in the engine's internal layout. Hidden units are padded to Hp (a multiple of 16) and
+/// gate columns are permuted so that each 16-unit tile holds its G gate blocks side by side:
+/// column(g, u) = (u / 16)·G·16 + g·16 + u % 16. A worker that owns a range of tiles therefore owns a contiguous
+/// column range of every projection, and padded units stay exactly 0 (zero weights and biases).
+/// Activations are time-major: row (t, b) of a [T·B, width] buffer.
+/// </summary>
+internal sealed class RecurrentLayer
+{
+    private const int U = GateMath.TileUnits;
+
+    public RecurrentLayer(Variant variant, int index, int inputSize, int inputStride, int hidden)
+    {
+        Variant = variant;
+        G = variant.GateCount();
+        H = hidden;
+        Hp = (hidden + U - 1) / U * U;
+        Tiles = Hp / U;
+        Gh = G * Hp;
+        Din = inputSize;
+        Dp = inputStride;
+        WeightIh = new Parameter($"rnn.weight_ih_l{index}", G * hidden, inputSize);
+        WeightHh = new Parameter($"rnn.weight_hh_l{index}", G * hidden, hidden);
+        BiasIh = new Parameter($"rnn.bias_ih_l{index}", G * hidden);
+        BiasHh = new Parameter($"rnn.bias_hh_l{index}", G * hidden);
+        ForgetBias = variant == Variant.UrLstm ? new Parameter($"rnn.forget_bias_l{index}", hidden) : null;
+        WihT = new float[Dp * Gh];
+        WihPerm = index > 0 ? new float[Gh * Dp] : [];
+        WhhT = new float[Hp * Gh];
+        WhhPerm = new float[Gh * Hp];
+        BiasX = new float[Gh];
+        BiasHn = new float[Gh];
+        DWih = new float[Gh * Dp];
+        DWhh = new float[Gh * Hp];
+        DBiasX = new float[Gh];
+        DBiasH = new float[Gh];
+    }
+
+    public Variant Variant { get; }
+
+    public int G { get; }
+
+    public int H { get; }
+
+    public int Hp { get; }
+
+    public int Tiles { get; }
+
+    public int Gh { get; }
+
+    public int Din { get; }
+
+    public int Dp { get; }
+
+    public Parameter WeightIh { get; }
+
+    public Parameter WeightHh { get; }
+
+    public Parameter BiasIh { get; }
+
+    public Parameter BiasHh { get; }
+
+    public Parameter? ForgetBias { get; }
+
+    public bool IsGru => Variant == Variant.Gru;
+
+    // Packed weights, rebuilt by Pack() at every Forward (weights change after every optimizer step).
+    public float[] WihT { get; }      // [Dp, Gh]  B operand of Xp = X · W_ihᵀ
+
+    public float[] WihPerm { get; }   // [Gh, Dp]  B operand of dX = dZ · W_ih (layers above the first)
+
+    public float[] WhhT { get; }      // [Hp, Gh]  B operand of h · W_hhᵀ
+
+    public float[] WhhPerm { get; }   // [Gh, Hp]  B operand of dh = dZ · W_hh
+
+    public float[] BiasX { get; }     // b_ih + b_hh (GRU n block: b_in only; UR: ± forget_bias), permuted
+
+    public float[] BiasHn { get; }    // GRU only: b_hn in the n block, permuted
+
+    // Weight-gradient results in the permuted layout, unpacked into Parameter.Gradient.
+    public float[] DWih { get; }
+
+    public float[] DWhh { get; }
+
+    public float[] DBiasX { get; }
+
+    public float[] DBiasH { get; }
+
+    // Activations of the last Forward, grown on demand.
+    public float[] Z { get; private set; } = [];     // [T·B, Gh] pre-activations, then activations
+
+    public float[] Hh { get; private set; } = [];    // GRU: [T·B, Gh] W_hh h (n block: + b_hn)
+
+    public float[] C { get; private set; } = [];     // [(T+1)·B, Hp] cell states, row block 0 = c_0 = 0
+
+    public float[] Hs { get; private set; } = [];    // [(T+1)·B, Hp] hidden states, row block 0 = h_0 = 0
+
+    public IEnumerable<Parameter> Parameters()
+    {
+        yield return WeightIh;
+        yield return WeightHh;
+        yield return BiasIh;
+        yield return BiasHh;
+        if (ForgetBias is not null)
+        {
+            yield return ForgetBias;
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public int Column(int gate, int unit) => ((unit / U) * G * U) + (gate * U) + (unit % U);
+
+    public void Ensure(int batch, int steps)
+    {
+        int rows = batch * steps;
+        Z = Grow(Z, rows * Gh);
+        if (IsGru)
+        {
+            Hh = Grow(Hh, rows * Gh);
+        }
+        else
+        {
+            C = Grow(C, (rows + batch) * Hp);
+        }
+
+        Hs = Grow(Hs, (rows + batch) * Hp);
+    }
+
+    /// <summary>Returns <paramref name="buffer"/> when it is long enough, else a new one (buffers only grow).</summary>
+    public static float[] Grow(float[] buffer, int length) => buffer.Length >= length ? buffer : new float[length];
+
+    /// <summary>Copies the parameters into the permuted, padded layouts the kernels read.</summary>
+    public void Pack()
+    {
+        var wih = WeightIh.Value;
+        var whh = WeightHh.Value;
+        var bih = BiasIh.Value;
+        var bhh = BiasHh.Value;
+        for (int r = 0; r < G * H; r++)
+        {
+            int g = r / H;
+            int u = r % H;
+            int col = Column(g, u);
+            for (int d = 0; d < Din; d++)
+            {
+                float w = wih[(r * Din) + d];
+                WihT[(d * Gh) + col] = w;
+                if (WihPerm.Length > 0)
+                {
+                    WihPerm[(col * Dp) + d] = w;
+                }
+            }
+
+            for (int v = 0; v < H; v++)
+            {
+                float w = whh[(r * H) + v];
+                WhhT[(v * Gh) + col] = w;
+                WhhPerm[(col * Hp) + v] = w;
+            }
+
+            if (IsGru && g == 2)
+            {
+                BiasX[col] = bih[r];
+                BiasHn[col] = bhh[r];
+            }
+            else
+            {
+                float b = bih[r] + bhh[r];
+                if (ForgetBias is not null && g < 2)
+                {
+                    b = g == 0 ? b + ForgetBias.Value[u] : b - ForgetBias.Value[u];
+                }
+
+                BiasX[col] = b;
+            }
+        }
+    }
+
+    /// <summary>Z[rows r0..r1) = X · W_ihᵀ + bias for the input rows of all time steps.</summary>
+    public void ProjectInput(float[] x, int xOffset, int r0, int r1) =>
+        MatMul.Multiply(r1 - r0, Dp, x.AsSpan(xOffset + (r0 * Dp)), Dp, 1, WihT, Gh, 0, Gh, Z.AsSpan(r0 * Gh), Gh, accumulate: false, BiasX);
+
+    /// <summary>The recurrent loop over all steps for the tiles [tile0, tile1) of one worker.</summary>
+    public void ForwardSteps(int batch, int steps, int tile0, int tile1, SpinBarrier barrier)
+    {
+        int c0 = tile0 * G * U;
+        int c1 = tile1 * G * U;
+        int rowZ = batch * Gh;
+        int rowH = batch * Hp;
+        ref float z0 = ref MemoryMarshal.GetArrayDataReference(Z);
+        ref float hs0 = ref MemoryMarshal.GetArrayDataReference(Hs);
+        ref float cs0 = ref IsGru ? ref hs0 : ref MemoryMarshal.GetArrayDataReference(C);
+        ref float hh0 = ref IsGru ? ref MemoryMarshal.GetArrayDataReference(Hh) : ref z0;
+        ref float bn0 = ref MemoryMarshal.GetArrayDataReference(BiasHn);
+        for (int t = 1; t <= steps; t++)
+        {
+            int zOff = (t - 1) * rowZ;
+            int hPrevOff = (t - 1) * rowH;
+            if (c1 > c0)
+            {
+                var hPrev = Hs.AsSpan(hPrevOff, rowH);
+                if (IsGru)
+                {
+                    MatMul.Multiply(batch, Hp, hPrev, Hp, 1, WhhT, Gh, c0, c1, Hh.AsSpan(zOff, rowZ), Gh, accumulate: false, default);
+                }
+                else
+                {
+                    MatMul.Multiply(batch, Hp, hPrev, Hp, 1, WhhT, Gh, c0, c1, Z.AsSpan(zOff, rowZ), Gh, accumulate: true, default);
+                }
+
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int tile = tile0; tile < tile1; tile++)
+                    {
+                        nint zi = zOff + (b * Gh) + (tile * G * U);
+                        nint hp = hPrevOff + (b * Hp) + (tile * U);
+                        nint hc = hp + rowH;
+                        ref float z = ref Unsafe.Add(ref z0, zi);
+                        switch (Variant)
+                        {
+                            case Variant.Gru:
+                                GruCell.Forward(ref z, ref Unsafe.Add(ref hh0, zi), ref Unsafe.Add(ref bn0, tile * G * U + (2 * U)),
+                                    ref Unsafe.Add(ref hs0, hp), ref Unsafe.Add(ref hs0, hc));
+                                break;
+                            case Variant.Cifg:
+                                CifgCell.Forward(ref z, ref Unsafe.Add(ref cs0, hp), ref Unsafe.Add(ref cs0, hc), ref Unsafe.Add(ref hs0, hc));
+                                break;
+                            case Variant.UrLstm:
+                                UrLstmCell.Forward(ref z, ref Unsafe.Add(ref cs0, hp), ref Unsafe.Add(ref cs0, hc), ref Unsafe.Add(ref hs0, hc));
+                                break;
+                            default:
+                                LstmCell.Forward(ref z, ref Unsafe.Add(ref cs0, hp), ref Unsafe.Add(ref cs0, hc), ref Unsafe.Add(ref hs0, hc));
+                                break;
+                        }
+                    }
+                }
+            }
+
+            barrier.SignalAndWait();
+        }
+    }
+
+    /// <summary>
+    /// Backward through time for the tiles [tile0, tile1) of one worker. dH [T·B, Hp] holds dL/dh_t from above
+    /// and is updated in place with the recurrent part; dC [B, Hp] is the carried dL/dc (zero on entry).
+    /// Writes dZx (input side) and dZh (hidden side; the same array except for the GRU).
+    /// </summary>
+    public void BackwardSteps(int batch, int steps, int tile0, int tile1, float[] dH, float[] dC, float[] dZx, float[] dZh, float[] scratch, SpinBarrier barrier)
+    {
+        int u0 = tile0 * U;
+        int u1 = tile1 * U;
+        int rowZ = batch * Gh;
+        int rowH = batch * Hp;
+        ref float z0 = ref MemoryMarshal.GetArrayDataReference(Z);
+        ref float hs0 = ref MemoryMarshal.GetArrayDataReference(Hs);
+        ref float cs0 = ref IsGru ? ref hs0 : ref MemoryMarshal.GetArrayDataReference(C);
+        ref float hh0 = ref IsGru ? ref MemoryMarshal.GetArrayDataReference(Hh) : ref z0;
+        ref float dh0 = ref MemoryMarshal.GetArrayDataReference(dH);
+        ref float dc0 = ref MemoryMarshal.GetArrayDataReference(dC);
+        ref float dzx0 = ref MemoryMarshal.GetArrayDataReference(dZx);
+        ref float dzh0 = ref MemoryMarshal.GetArrayDataReference(dZh);
+        ref float scratch0 = ref MemoryMarshal.GetArrayDataReference(scratch);
+        for (int t = steps; t >= 1; t--)
+        {
+            int zOff = (t - 1) * rowZ;
+            int dhOff = (t - 1) * rowH;
+            if (u1 > u0)
+            {
+                if (t < steps)
+                {
+                    MatMul.Multiply(batch, Gh, dZh.AsSpan(t * rowZ, rowZ), Gh, 1, WhhPerm, Hp, u0, u1, dH.AsSpan(dhOff, rowH), Hp, accumulate: true, default);
+                }
+
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int tile = tile0; tile < tile1; tile++)
+                    {
+                        nint zi = zOff + (b * Gh) + (tile * G * U);
+                        nint unit = (b * Hp) + (tile * U);
+                        nint hp = dhOff + unit;      // row block t-1 of Hs/C is the previous state
+                        nint hc = hp + rowH;
+                        ref float act = ref Unsafe.Add(ref z0, zi);
+                        ref float dh = ref Unsafe.Add(ref dh0, dhOff + unit);
+                        switch (Variant)
+                        {
+                            case Variant.Gru:
+                                ref float dhPrev = ref t > 1 ? ref Unsafe.Add(ref dh0, dhOff - rowH + unit) : ref Unsafe.Add(ref scratch0, unit);
+                                GruCell.Backward(ref act, ref Unsafe.Add(ref hh0, zi), ref Unsafe.Add(ref hs0, hp), ref dh,
+                                    ref Unsafe.Add(ref dzx0, zi), ref Unsafe.Add(ref dzh0, zi), ref dhPrev);
+                                break;
+                            case Variant.Cifg:
+                                CifgCell.Backward(ref act, ref Unsafe.Add(ref cs0, hp), ref Unsafe.Add(ref cs0, hc), ref dh,
+                                    ref Unsafe.Add(ref dc0, unit), ref Unsafe.Add(ref dzx0, zi));
+                                break;
+                            case Variant.UrLstm:
+                                UrLstmCell.Backward(ref act, ref Unsafe.Add(ref cs0, hp), ref Unsafe.Add(ref cs0, hc), ref dh,
+                                    ref Unsafe.Add(ref dc0, unit), ref Unsafe.Add(ref dzx0, zi));
+                                break;
+                            default:
+                                LstmCell.Backward(ref act, ref Unsafe.Add(ref cs0, hp), ref Unsafe.Add(ref cs0, hc), ref dh,
+                                    ref Unsafe.Add(ref dc0, unit), ref Unsafe.Add(ref dzx0, zi));
+                                break;
+                        }
+                    }
+                }
+            }
+
+            barrier.SignalAndWait();
+        }
+    }
+
+    /// <summary>
+    /// Weight and bias gradients for the permuted rows [i0, i1) (gate columns) as large products over all
+    /// B·T rows: dW_hh = dZhᵀ · H_prev, dW_ih = dZxᵀ · X, biases as column sums.
+    /// </summary>
+    public void WeightGradients(int rows, float[] x, int xOffset, float[] dZx, float[] dZh, int i0, int i1)
+    {
+        if (i1 <= i0)
+        {
+            return;
+        }
+
+        MatMul.Multiply(i1 - i0, rows, dZh.AsSpan(i0), 1, Gh, Hs, Hp, 0, Hp, DWhh.AsSpan(i0 * Hp), Hp, accumulate: false, default);
+        MatMul.Multiply(i1 - i0, rows, dZx.AsSpan(i0), 1, Gh, x.AsSpan(xOffset), Dp, 0, Dp, DWih.AsSpan(i0 * Dp), Dp, accumulate: false, default);
+        var sx = DBiasX.AsSpan(i0, i1 - i0);
+        var sh = DBiasH.AsSpan(i0, i1 - i0);
+        sx.Clear();
+        sh.Clear();
+        for (int r = 0; r < rows; r++)
+        {
+            TensorPrimitives.Add(sx, dZx.AsSpan((r * Gh) + i0, i1 - i0), sx);
+            if (IsGru)
+            {
+                TensorPrimitives.Add(sh, dZh.AsSpan((r * Gh) + i0, i1 - i0), sh);
+            }
+        }
+
+        if (!IsGru)
+        {
+            sx.CopyTo(sh);
+        }
+    }
+
+    /// <summary>dX rows [r0, r1) = dZx · W_ih: the gradient flowing into the layer below.</summary>
+    public void InputGradient(float[] dZx, float[] dX, int r0, int r1) =>
+        MatMul.Multiply(r1 - r0, Gh, dZx.AsSpan(r0 * Gh), Gh, 1, WihPerm, Dp, 0, Dp, dX.AsSpan(r0 * Dp), Dp, accumulate: false, default);
+
+    /// <summary>Copies the permuted gradients into the parameters' PyTorch layout.</summary>
+    public void UnpackGradients()
+    {
+        var gih = WeightIh.Gradient;
+        var ghh = WeightHh.Gradient;
+        for (int r = 0; r < G * H; r++)
+        {
+            int col = Column(r / H, r % H);
+            DWih.AsSpan(col * Dp, Din).CopyTo(gih.AsSpan(r * Din, Din));
+            DWhh.AsSpan(col * Hp, H).CopyTo(ghh.AsSpan(r * H, H));
+            BiasIh.Gradient[r] = DBiasX[col];
+            BiasHh.Gradient[r] = DBiasH[col];
+        }
+
+        if (ForgetBias is not null)
+        {
+            for (int u = 0; u < H; u++)
+            {
+                ForgetBias.Gradient[u] = DBiasX[Column(0, u)] - DBiasX[Column(1, u)];
+            }
+        }
+    }
+
+    /// <summary>Effective forget gate of step t, row b, unit u from the stored activations.</summary>
+    public float ForgetGate(int batch, int t, int b, int u)
+    {
+        int baseIndex = (((t * batch) + b) * Gh) + Column(0, u);
+        return Variant switch
+        {
+            Variant.Cifg => Z[baseIndex],
+            Variant.UrLstm => Gamma(Z[baseIndex], Z[baseIndex + U]),
+            _ => Z[baseIndex + U],   // lstm family: f is block 1; gru: z is block 1
+        };
+
+        static float Gamma(float phi, float rho) => phi * ((2f * rho) + ((1f - (2f * rho)) * phi));
+    }
+}

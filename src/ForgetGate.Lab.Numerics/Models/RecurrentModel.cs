@@ -1,0 +1,474 @@
+using System.Runtime.Intrinsics;
+using ForgetGate.Lab.Numerics.Kernels;
+using ForgetGate.Lab.Numerics.Random;
+using ForgetGate.Lab.Numerics.Threading;
+
+namespace ForgetGate.Lab.Numerics.Models;
+
+/// <summary>
+/// Stacked recurrent network (any <see cref="Variant"/>) with a linear head on the last step's top hidden state,
+/// forward and backward through time (DESIGN.md §3). Buffers are reused: after warm-up a training step allocates nothing.
+/// </summary>
+public sealed class RecurrentModel : IDisposable
+{
+    private readonly ComputePool _pool;
+    private readonly RecurrentLayer[] _layers;
+    private readonly Parameter _headWeight;
+    private readonly Parameter _headBias;
+    private readonly Parameter[] _parameters;
+    private readonly SpinBarrier _barrier;
+    private readonly LayerWork _work;
+    private float[] _x = [];        // [T·B, InputSize] time-major copy of the input
+    private float[] _dZx = [];      // [T·B, Gh] shared by all layers (same Gh)
+    private float[] _dZh = [];      // GRU only; otherwise aliases _dZx
+    private float[] _dH = [];       // [T·B, Hp] dL/dh_t from above
+    private float[] _dC = [];       // [B, Hp]
+    private float[] _scratch = [];  // [B, Hp]
+    private int _batch;
+    private int _steps;
+    private bool _hasForward;
+    private bool _hasTrainingState;
+
+    /// <summary>Creates the network with zero parameters; call <see cref="Initialize"/> or load values.</summary>
+    public RecurrentModel(RecurrentModelConfig config, ComputePool? pool = null)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        Config = config.Validate();
+        _pool = pool ?? ComputePool.SingleThreaded;
+        _layers = new RecurrentLayer[config.Layers];
+        var list = new List<Parameter>();
+        for (int k = 0; k < config.Layers; k++)
+        {
+            int din = k == 0 ? config.InputSize : config.Hidden;
+            int dp = k == 0 ? config.InputSize : (config.Hidden + GateMath.TileUnits - 1) / GateMath.TileUnits * GateMath.TileUnits;
+            _layers[k] = new RecurrentLayer(config.Variant, k, din, dp, config.Hidden);
+            list.AddRange(_layers[k].Parameters());
+        }
+
+        _headWeight = new Parameter("head.weight", config.Outputs, config.Hidden);
+        _headBias = new Parameter("head.bias", config.Outputs);
+        list.Add(_headWeight);
+        list.Add(_headBias);
+        _parameters = [.. list];
+        _barrier = new SpinBarrier(_pool.Threads);
+        _work = new LayerWork(this);
+    }
+
+    /// <summary>Shape and variant.</summary>
+    public RecurrentModelConfig Config { get; }
+
+    /// <summary>Parameters in PyTorch state_dict order (rnn layers, then head).</summary>
+    public IReadOnlyList<Parameter> Parameters => _parameters;
+
+    /// <summary>The parameter with this state_dict name; the error lists the known names.</summary>
+    public Parameter GetParameter(string name)
+    {
+        foreach (var p in _parameters)
+        {
+            if (p.Name == name)
+            {
+                return p;
+            }
+        }
+
+        throw new ArgumentException(
+            $"Unknown parameter '{name}' for a {Config.Variant.Name()} model; known names: {string.Join(", ", _parameters.Select(p => p.Name))}.",
+            nameof(name));
+    }
+
+    /// <summary>
+    /// PyTorch default init U(−1/√H, 1/√H) for every parameter (head included), then the variant's bias rule
+    /// (DESIGN.md §4): rules write bias_ih and zero the same slice of bias_hh.
+    /// </summary>
+    public void Initialize(Rng rng, int sequenceLength)
+    {
+        ArgumentNullException.ThrowIfNull(rng);
+        ArgumentOutOfRangeException.ThrowIfLessThan(sequenceLength, 1);
+        float bound = 1f / MathF.Sqrt(Config.Hidden);
+        foreach (var p in _parameters)
+        {
+            rng.FillUniform(p.Value, -bound, bound);
+        }
+
+        int h = Config.Hidden;
+        foreach (var layer in _layers)
+        {
+            var bih = layer.BiasIh.Value;
+            var bhh = layer.BiasHh.Value;
+            switch (Config.Variant)
+            {
+                case Variant.LstmFb1:
+                    bih.AsSpan(h, h).Fill(1f);
+                    bhh.AsSpan(h, h).Clear();
+                    break;
+                case Variant.Chrono:
+                    // b_f = log(U(1, T_max − 1)), b_i = −b_f, every other bias 0. For T ≤ 2 the interval is
+                    // empty or a point, so the upper end is clamped to 1 (b_f = 0), the no-memory limit.
+                    double upper = Math.Max(1.0, sequenceLength - 1.0);
+                    Array.Clear(bih);
+                    Array.Clear(bhh);
+                    for (int u = 0; u < h; u++)
+                    {
+                        float bf = (float)Math.Log(rng.Uniform(1.0, upper));
+                        bih[h + u] = bf;
+                        bih[u] = -bf;
+                    }
+
+                    break;
+                case Variant.UrLstm:
+                    // u ~ U(1/H, 1 − 1/H), b = −log(1/u − 1) (the logit of u); for H ≤ 2 the interval is a point
+                    // or reversed, so u = 1/2 (b = 0).
+                    var fb = layer.ForgetBias!.Value;
+                    double lo = 1.0 / h;
+                    double hi = 1.0 - (1.0 / h);
+                    for (int u = 0; u < h; u++)
+                    {
+                        double uu = hi > lo ? rng.Uniform(lo, hi) : 0.5;
+                        fb[u] = (float)-Math.Log((1.0 / uu) - 1.0);
+                    }
+
+                    break;
+                default:
+                    break;
+            }
+        }
+    }
+
+    /// <summary>
+    /// Runs the network on x [batch, steps, InputSize] (row-major) and writes logits [batch, Outputs].
+    /// Activations are kept for <see cref="Backward"/> and <see cref="CopyForgetGates"/>.
+    /// </summary>
+    public void Forward(ReadOnlySpan<float> x, int batch, int steps, Span<float> output, bool training)
+    {
+        if (batch < 1)
+        {
+            ThrowHelper.ThrowArgumentOutOfRange(nameof(batch), batch, "batch must be at least 1.");
+        }
+
+        if (steps < 1)
+        {
+            ThrowHelper.ThrowArgumentOutOfRange(nameof(steps), steps, "steps must be at least 1.");
+        }
+
+        int d = Config.InputSize;
+        long expected = (long)batch * steps * d;
+        if (x.Length != expected)
+        {
+            ThrowHelper.ThrowArgument(
+                $"Input x has {x.Length} values; expected batch·steps·InputSize = {batch}·{steps}·{d} = {expected}.", nameof(x));
+        }
+
+        if (output.Length < batch * Config.Outputs)
+        {
+            ThrowHelper.ThrowArgument(
+                $"Output has {output.Length} values; expected at least batch·Outputs = {batch}·{Config.Outputs} = {batch * Config.Outputs}.", nameof(output));
+        }
+
+        CheckFinite(x, d, steps);
+        _hasForward = false;
+        _hasTrainingState = false;
+        EnsureBuffers(batch, steps);
+
+        // Time-major copy: row (t, b) of _x is x[b, t, :].
+        for (int b = 0; b < batch; b++)
+        {
+            for (int t = 0; t < steps; t++)
+            {
+                x.Slice(((b * steps) + t) * d, d).CopyTo(_x.AsSpan(((t * batch) + b) * d, d));
+            }
+        }
+
+        _batch = batch;
+        _steps = steps;
+        for (int k = 0; k < _layers.Length; k++)
+        {
+            var layer = _layers[k];
+            layer.Pack();
+            layer.Hs.AsSpan(0, batch * layer.Hp).Clear();
+            if (!layer.IsGru)
+            {
+                layer.C.AsSpan(0, batch * layer.Hp).Clear();
+            }
+
+            _work.Layer = k;
+            _work.Mode = WorkMode.ProjectInput;
+            Dispatch();
+            _work.Mode = WorkMode.ForwardSteps;
+            Dispatch();
+        }
+
+        // Head on the last step's top h.
+        var top = _layers[^1];
+        var hT = top.Hs.AsSpan(steps * batch * top.Hp, batch * top.Hp);
+        int h = Config.Hidden;
+        int outputs = Config.Outputs;
+        var w = _headWeight.Value;
+        for (int b = 0; b < batch; b++)
+        {
+            var hb = hT.Slice(b * top.Hp, h);
+            for (int c = 0; c < outputs; c++)
+            {
+                float sum = _headBias.Value[c];
+                var wc = w.AsSpan(c * h, h);
+                for (int v = 0; v < h; v++)
+                {
+                    sum = MathF.FusedMultiplyAdd(hb[v], wc[v], sum);
+                }
+
+                output[(b * outputs) + c] = sum;
+            }
+        }
+
+        _hasForward = true;
+        _hasTrainingState = training;
+    }
+
+    /// <summary>
+    /// Backpropagates dOutput [batch, Outputs] (dL/dlogits of the last training Forward) and overwrites every
+    /// <see cref="Parameter.Gradient"/>.
+    /// </summary>
+    public void Backward(ReadOnlySpan<float> dOutput)
+    {
+        if (!_hasTrainingState)
+        {
+            ThrowHelper.ThrowInvalidOperation("Backward needs a preceding Forward with training = true.");
+        }
+
+        int batch = _batch;
+        int steps = _steps;
+        int outputs = Config.Outputs;
+        int h = Config.Hidden;
+        if (dOutput.Length != batch * outputs)
+        {
+            ThrowHelper.ThrowArgument(
+                $"dOutput has {dOutput.Length} values; expected batch·Outputs = {batch}·{outputs} = {batch * outputs}.", nameof(dOutput));
+        }
+
+        var top = _layers[^1];
+        int hp = top.Hp;
+        int rowH = batch * hp;
+        var hT = top.Hs.AsSpan(steps * rowH, rowH);
+        _dH.AsSpan(0, steps * rowH).Clear();
+        var dHt = _dH.AsSpan((steps - 1) * rowH, rowH);
+        var w = _headWeight.Value;
+        var gw = _headWeight.Gradient;
+        var gb = _headBias.Gradient;
+        Array.Clear(gw);
+        Array.Clear(gb);
+        for (int b = 0; b < batch; b++)
+        {
+            var hb = hT.Slice(b * hp, h);
+            var dhb = dHt.Slice(b * hp, h);
+            for (int c = 0; c < outputs; c++)
+            {
+                float g = dOutput[(b * outputs) + c];
+                gb[c] += g;
+                var gwc = gw.AsSpan(c * h, h);
+                var wc = w.AsSpan(c * h, h);
+                for (int v = 0; v < h; v++)
+                {
+                    gwc[v] = MathF.FusedMultiplyAdd(g, hb[v], gwc[v]);
+                    dhb[v] = MathF.FusedMultiplyAdd(g, wc[v], dhb[v]);
+                }
+            }
+        }
+
+        for (int k = _layers.Length - 1; k >= 0; k--)
+        {
+            _dC.AsSpan(0, rowH).Clear();
+            _work.Layer = k;
+            _work.Mode = WorkMode.BackwardSteps;
+            Dispatch();
+            _work.Mode = WorkMode.WeightGradients;
+            Dispatch();
+            _layers[k].UnpackGradients();
+            if (k > 0)
+            {
+                _work.Mode = WorkMode.InputGradient;
+                Dispatch();
+            }
+        }
+    }
+
+    /// <summary>
+    /// Copies the effective forget gate (σ(f) for the LSTM family and cifg, γ for ur-lstm, z for gru) of
+    /// <paramref name="layer"/> at every step of the last Forward as [steps, batch, hidden]; returns the count written.
+    /// </summary>
+    public int CopyForgetGates(int layer, Span<float> destination)
+    {
+        if ((uint)layer >= (uint)_layers.Length)
+        {
+            ThrowHelper.ThrowArgumentOutOfRange(nameof(layer), layer, $"layer must be in 0..{_layers.Length - 1}.");
+        }
+
+        if (!_hasForward)
+        {
+            ThrowHelper.ThrowInvalidOperation("CopyForgetGates needs a preceding Forward.");
+        }
+
+        int h = Config.Hidden;
+        int count = _steps * _batch * h;
+        if (destination.Length < count)
+        {
+            ThrowHelper.ThrowArgument($"Destination has {destination.Length} values; expected at least steps·batch·hidden = {count}.", nameof(destination));
+        }
+
+        var l = _layers[layer];
+        int i = 0;
+        for (int t = 0; t < _steps; t++)
+        {
+            for (int b = 0; b < _batch; b++)
+            {
+                for (int u = 0; u < h; u++)
+                {
+                    destination[i++] = l.ForgetGate(_batch, t, b, u);
+                }
+            }
+        }
+
+        return count;
+    }
+
+    /// <inheritdoc />
+    public void Dispose()
+    {
+        _x = [];
+        _dZx = [];
+        _dZh = [];
+        _dH = [];
+        _hasForward = false;
+        _hasTrainingState = false;
+    }
+
+    private static void CheckFinite(ReadOnlySpan<float> x, int inputSize, int steps)
+    {
+        // Non-finite values survive x − x as NaN; the scalar scan runs only to name the culprit.
+        var acc = Vector256<float>.Zero;
+        int i = 0;
+        for (; i + 8 <= x.Length; i += 8)
+        {
+            var v = Vector256.Create(x.Slice(i, 8));
+            acc += v - v;
+        }
+
+        float tail = 0f;
+        for (; i < x.Length; i++)
+        {
+            tail += x[i] - x[i];
+        }
+
+        if (float.IsNaN(Vector256.Sum(acc) + tail))
+        {
+            for (int j = 0; j < x.Length; j++)
+            {
+                if (!float.IsFinite(x[j]))
+                {
+                    int b = j / (steps * inputSize);
+                    int t = j / inputSize % steps;
+                    ThrowHelper.ThrowArgument(
+                        $"Input x holds a non-finite value {x[j].ToString(System.Globalization.CultureInfo.InvariantCulture)} at [batch {b}, step {t}, feature {j % inputSize}].",
+                        nameof(x));
+                }
+            }
+        }
+    }
+
+    private void Dispatch()
+    {
+        // One worker needs no hand-off (and the placeholder pool's Run allocates a closure on every call).
+        if (_pool.Threads == 1)
+        {
+            _work.Execute(0, 1);
+        }
+        else
+        {
+            _pool.Run(_work);
+        }
+    }
+
+    private void EnsureBuffers(int batch, int steps)
+    {
+        int rows = batch * steps;
+        var first = _layers[0];
+        _x = RecurrentLayer.Grow(_x, rows * Config.InputSize);
+        _dZx = RecurrentLayer.Grow(_dZx, rows * first.Gh);
+        _dZh = first.IsGru ? RecurrentLayer.Grow(_dZh, rows * first.Gh) : _dZx;
+        _dH = RecurrentLayer.Grow(_dH, rows * first.Hp);
+        _dC = RecurrentLayer.Grow(_dC, batch * first.Hp);
+        _scratch = RecurrentLayer.Grow(_scratch, batch * first.Hp);
+        foreach (var layer in _layers)
+        {
+            layer.Ensure(batch, steps);
+        }
+    }
+
+    private enum WorkMode
+    {
+        ProjectInput,
+        ForwardSteps,
+        BackwardSteps,
+        WeightGradients,
+        InputGradient,
+    }
+
+    /// <summary>The one preallocated work item every pool dispatch runs; fields select the phase.</summary>
+    private sealed class LayerWork(RecurrentModel model) : IParallelWork
+    {
+        public int Layer { get; set; }
+
+        public WorkMode Mode { get; set; }
+
+        public void Execute(int worker, int workers)
+        {
+            var m = model;
+            var layer = m._layers[Layer];
+            int rows = m._batch * m._steps;
+            var x = Layer == 0 ? m._x : m._layers[Layer - 1].Hs;
+            int xOffset = Layer == 0 ? 0 : m._batch * layer.Dp;
+            switch (Mode)
+            {
+                case WorkMode.ProjectInput:
+                    {
+                        var (r0, r1) = Split(rows, worker, workers);
+                        layer.ProjectInput(x, xOffset, r0, r1);
+
+                        break;
+                    }
+
+                case WorkMode.ForwardSteps:
+                    {
+                        var (t0, t1) = Split(layer.Tiles, worker, workers);
+                        layer.ForwardSteps(m._batch, m._steps, t0, t1, m._barrier);
+                        break;
+                    }
+
+                case WorkMode.BackwardSteps:
+                    {
+                        var (t0, t1) = Split(layer.Tiles, worker, workers);
+                        layer.BackwardSteps(m._batch, m._steps, t0, t1, m._dH, m._dC, m._dZx, m._dZh, m._scratch, m._barrier);
+                        break;
+                    }
+
+                case WorkMode.WeightGradients:
+                    {
+                        var (i0, i1) = Split(layer.Gh, worker, workers);
+                        layer.WeightGradients(rows, x, xOffset, m._dZx, m._dZh, i0, i1);
+                        break;
+                    }
+
+                case WorkMode.InputGradient:
+                    {
+                        var (r0, r1) = Split(rows, worker, workers);
+                        layer.InputGradient(m._dZx, m._dH, r0, r1);
+                        break;
+                    }
+
+                default:
+                    break;
+            }
+        }
+
+        private static (int Start, int End) Split(int count, int worker, int workers) =>
+            ((int)((long)count * worker / workers), (int)((long)count * (worker + 1) / workers));
+    }
+}
