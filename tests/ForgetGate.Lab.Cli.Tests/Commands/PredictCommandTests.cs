@@ -1,5 +1,7 @@
 using System.CommandLine;
 using ForgetGate.Lab.Cli.Commands;
+using ForgetGate.Lab.Numerics.Models;
+using ForgetGate.Lab.Numerics.Random;
 using ForgetGate.Lab.Numerics.Serialization;
 
 namespace ForgetGate.Lab.Cli.Tests.Commands;
@@ -49,6 +51,42 @@ public sealed class PredictCommandTests : IDisposable
         {
             Assert.True(Math.Abs(actual[i] - e[i]) <= 1e-5 * scale, $"logit {i}: {actual[i]} vs PyTorch {e[i]}");
         }
+    }
+
+    [Theory]
+    [InlineData(Variant.Lstm)]
+    [InlineData(Variant.Gru)]
+    [InlineData(Variant.UrLstm)]
+    public void Predict_TwoThreads_BitIdenticalToOneThread(Variant variant)
+    {
+        // DESIGN.md §3: work is split by output tiles, never the reduction, so thread count cannot change
+        // results. H = 50 spans several 16-unit tiles so both workers really compute.
+        var ckpt = Path.Combine(_dir, "c.safetensors");
+        var input = Path.Combine(_dir, "x.safetensors");
+        using (var model = new RecurrentModel(new RecurrentModelConfig(variant, 9, 50, 2, 5)))
+        {
+            model.Initialize(new Rng(11), 6);
+            ModelCheckpoint.Save(model, ckpt);
+        }
+
+        var x = new float[37 * 6 * 9];
+        new Rng(12).FillUniform(x, -1f, 1f);
+        new SafetensorsFile([SafetensorsTensor.FromFloat32("input", [37, 6, 9], x)]).Write(input);
+        var one = Path.Combine(_dir, "one.safetensors");
+        var two = Path.Combine(_dir, "two.safetensors");
+        Assert.Equal(0, Invoke("predict", "--checkpoint", ckpt, "--input", input, "--output", one, "--batch-size", "16").Code);
+        Assert.Equal(0, Invoke("predict", "--checkpoint", ckpt, "--input", input, "--output", two, "--batch-size", "16", "--threads", "2").Code);
+        var a = SafetensorsFile.Read(one).GetFloat32("logits", 37, 5);
+        Assert.Contains(a, v => v != 0f);
+        Assert.Equal(a, SafetensorsFile.Read(two).GetFloat32("logits", 37, 5));
+    }
+
+    [Fact]
+    public void Predict_ZeroBatchSize_ExitsTwo()
+    {
+        var (code, _, stderr) = Invoke("predict", "--checkpoint", Golden("ckpt_lstm_l1.safetensors"), "--input", Golden("golden_lstm_l1.safetensors"), "--output", Path.Combine(_dir, "y.safetensors"), "--batch-size", "0");
+        Assert.Equal(2, code);
+        Assert.Contains("--batch-size (0)", stderr, StringComparison.Ordinal);
     }
 
     [Fact]
