@@ -31,14 +31,13 @@ internal sealed class RecurrentLayer
         BiasIh = new Parameter($"rnn.bias_ih_l{index}", G * hidden);
         BiasHh = new Parameter($"rnn.bias_hh_l{index}", G * hidden);
         ForgetBias = variant == Variant.UrLstm ? new Parameter($"rnn.forget_bias_l{index}", hidden) : null;
-        WihT = new float[Dp * Gh];
-        WihPerm = index > 0 ? new float[Gh * Dp] : [];
-        WhhT = new float[Hp * Gh];
-        WhhPerm = new float[Gh * Hp];
+        WihT = new float[Panels.Length(Dp, Gh)];
+        WihPerm = index > 0 ? new float[Panels.Length(Gh, Dp)] : [];
+        WhhT = new float[Panels.Length(Hp, Gh)];
+        WhhPerm = new float[Panels.Length(Gh, Hp)];
         BiasX = new float[Gh];
         BiasHn = new float[Gh];
-        DWih = new float[Gh * Dp];
-        DWhh = new float[Gh * Hp];
+        DW = new float[Gh * (Hp + ((Dp + U - 1) / U * U))];
         DBiasX = new float[Gh];
         DBiasH = new float[Gh];
     }
@@ -71,7 +70,7 @@ internal sealed class RecurrentLayer
 
     public bool IsGru => Variant == Variant.Gru;
 
-    // Packed weights, rebuilt by Pack() at every Forward (weights change after every optimizer step).
+    // Packed weights in MatMul panel layout, rebuilt by Pack() at every Forward (weights change every optimizer step).
     public float[] WihT { get; }      // [Dp, Gh]  B operand of Xp = X · W_ihᵀ
 
     public float[] WihPerm { get; }   // [Gh, Dp]  B operand of dX = dZ · W_ih (layers above the first)
@@ -85,9 +84,7 @@ internal sealed class RecurrentLayer
     public float[] BiasHn { get; }    // GRU only: b_hn in the n block, permuted
 
     // Weight-gradient results in the permuted layout, unpacked into Parameter.Gradient.
-    public float[] DWih { get; }
-
-    public float[] DWhh { get; }
+    public float[] DW { get; }       // [Gh, Hp + Dp padded]: dW_hh then dW_ih, rows permuted
 
     public float[] DBiasX { get; }
 
@@ -151,18 +148,18 @@ internal sealed class RecurrentLayer
             for (int d = 0; d < Din; d++)
             {
                 float w = wih[(r * Din) + d];
-                WihT[(d * Gh) + col] = w;
+                WihT[Panels.Index(d, col, Dp)] = w;
                 if (WihPerm.Length > 0)
                 {
-                    WihPerm[(col * Dp) + d] = w;
+                    WihPerm[Panels.Index(col, d, Gh)] = w;
                 }
             }
 
             for (int v = 0; v < H; v++)
             {
                 float w = whh[(r * H) + v];
-                WhhT[(v * Gh) + col] = w;
-                WhhPerm[(col * Hp) + v] = w;
+                WhhT[Panels.Index(v, col, Hp)] = w;
+                WhhPerm[Panels.Index(col, v, Gh)] = w;
             }
 
             if (IsGru && g == 2)
@@ -185,7 +182,7 @@ internal sealed class RecurrentLayer
 
     /// <summary>Z[rows r0..r1) = X · W_ihᵀ + bias for the input rows of all time steps.</summary>
     public void ProjectInput(float[] x, int xOffset, int r0, int r1) =>
-        MatMul.Multiply(r1 - r0, Dp, x.AsSpan(xOffset + (r0 * Dp)), Dp, 1, WihT, Gh, 0, Gh, Z.AsSpan(r0 * Gh), Gh, accumulate: false, BiasX);
+        MatMul.Multiply(r1 - r0, Dp, x.AsSpan(xOffset + (r0 * Dp)), Dp, 1, WihT, 0, Gh, Z.AsSpan(r0 * Gh), Gh, accumulate: false, BiasX);
 
     /// <summary>The recurrent loop over all steps for the tiles [tile0, tile1) of one worker.</summary>
     public void ForwardSteps(int batch, int steps, int tile0, int tile1, SpinBarrier barrier)
@@ -208,11 +205,11 @@ internal sealed class RecurrentLayer
                 var hPrev = Hs.AsSpan(hPrevOff, rowH);
                 if (IsGru)
                 {
-                    MatMul.Multiply(batch, Hp, hPrev, Hp, 1, WhhT, Gh, c0, c1, Hh.AsSpan(zOff, rowZ), Gh, accumulate: false, default);
+                    MatMul.Multiply(batch, Hp, hPrev, Hp, 1, WhhT, c0, c1, Hh.AsSpan(zOff, rowZ), Gh, accumulate: false, default);
                 }
                 else
                 {
-                    MatMul.Multiply(batch, Hp, hPrev, Hp, 1, WhhT, Gh, c0, c1, Z.AsSpan(zOff, rowZ), Gh, accumulate: true, default);
+                    MatMul.Multiply(batch, Hp, hPrev, Hp, 1, WhhT, c0, c1, Z.AsSpan(zOff, rowZ), Gh, accumulate: true, default);
                 }
 
                 for (int b = 0; b < batch; b++)
@@ -275,7 +272,7 @@ internal sealed class RecurrentLayer
             {
                 if (t < steps)
                 {
-                    MatMul.Multiply(batch, Gh, dZh.AsSpan(t * rowZ, rowZ), Gh, 1, WhhPerm, Hp, u0, u1, dH.AsSpan(dhOff, rowH), Hp, accumulate: true, default);
+                    MatMul.Multiply(batch, Gh, dZh.AsSpan(t * rowZ, rowZ), Gh, 1, WhhPerm, u0, u1, dH.AsSpan(dhOff, rowH), Hp, accumulate: true, default);
                 }
 
                 for (int b = 0; b < batch; b++)
@@ -316,19 +313,40 @@ internal sealed class RecurrentLayer
         }
     }
 
+    /// <summary>Columns of the fused weight-gradient product: [dW_hh | dW_ih] side by side, each padded to panels.</summary>
+    public int GradColumns => Hp + DpPadded;
+
+    private int DpPadded => (Dp + U - 1) / U * U;
+
     /// <summary>
-    /// Weight and bias gradients for the permuted rows [i0, i1) (gate columns) as large products over all
-    /// B·T rows: dW_hh = dZhᵀ · H_prev, dW_ih = dZxᵀ · X, biases as column sums.
+    /// Weight and bias gradients for the permuted rows [i0, i1) (gate columns) as one large product over all
+    /// B·T rows: [dW_hh | dW_ih] = dZᵀ · [H_prev | X] (the GRU needs two, its dZ differs per side), biases as
+    /// column sums. Every worker first packs its share [p0, p1) of H_prev and X into the shared panel buffer,
+    /// then waits at the barrier.
     /// </summary>
-    public void WeightGradients(int rows, float[] x, int xOffset, float[] dZx, float[] dZh, int i0, int i1)
+    public void WeightGradients(int rows, float[] x, int xOffset, float[] dZx, float[] dZh, float[] panels,
+        int p0, int p1, int i0, int i1, SpinBarrier barrier)
     {
+        int xPanels = Tiles * rows * U;
+        Panels.Pack(Hs, Hp, rows, Hp, p0, p1, panels);
+        Panels.Pack(x.AsSpan(xOffset), Dp, rows, Dp, p0, p1, panels.AsSpan(xPanels));
+        barrier.SignalAndWait();
         if (i1 <= i0)
         {
             return;
         }
 
-        MatMul.Multiply(i1 - i0, rows, dZh.AsSpan(i0), 1, Gh, Hs, Hp, 0, Hp, DWhh.AsSpan(i0 * Hp), Hp, accumulate: false, default);
-        MatMul.Multiply(i1 - i0, rows, dZx.AsSpan(i0), 1, Gh, x.AsSpan(xOffset), Dp, 0, Dp, DWih.AsSpan(i0 * Dp), Dp, accumulate: false, default);
+        int n = GradColumns;
+        if (IsGru)
+        {
+            MatMul.Multiply(i1 - i0, rows, dZh.AsSpan(i0), 1, Gh, panels, 0, Hp, DW.AsSpan(i0 * n), n, accumulate: false, default);
+            MatMul.Multiply(i1 - i0, rows, dZx.AsSpan(i0), 1, Gh, panels, Hp, n, DW.AsSpan(i0 * n), n, accumulate: false, default);
+        }
+        else
+        {
+            MatMul.Multiply(i1 - i0, rows, dZx.AsSpan(i0), 1, Gh, panels, 0, n, DW.AsSpan(i0 * n), n, accumulate: false, default);
+        }
+
         var sx = DBiasX.AsSpan(i0, i1 - i0);
         var sh = DBiasH.AsSpan(i0, i1 - i0);
         sx.Clear();
@@ -350,7 +368,7 @@ internal sealed class RecurrentLayer
 
     /// <summary>dX rows [r0, r1) = dZx · W_ih: the gradient flowing into the layer below.</summary>
     public void InputGradient(float[] dZx, float[] dX, int r0, int r1) =>
-        MatMul.Multiply(r1 - r0, Gh, dZx.AsSpan(r0 * Gh), Gh, 1, WihPerm, Dp, 0, Dp, dX.AsSpan(r0 * Dp), Dp, accumulate: false, default);
+        MatMul.Multiply(r1 - r0, Gh, dZx.AsSpan(r0 * Gh), Gh, 1, WihPerm, 0, Dp, dX.AsSpan(r0 * Dp), Dp, accumulate: false, default);
 
     /// <summary>Copies the permuted gradients into the parameters' PyTorch layout.</summary>
     public void UnpackGradients()
@@ -360,8 +378,8 @@ internal sealed class RecurrentLayer
         for (int r = 0; r < G * H; r++)
         {
             int col = Column(r / H, r % H);
-            DWih.AsSpan(col * Dp, Din).CopyTo(gih.AsSpan(r * Din, Din));
-            DWhh.AsSpan(col * Hp, H).CopyTo(ghh.AsSpan(r * H, H));
+            DW.AsSpan((col * GradColumns) + Hp, Din).CopyTo(gih.AsSpan(r * Din, Din));
+            DW.AsSpan(col * GradColumns, H).CopyTo(ghh.AsSpan(r * H, H));
             BiasIh.Gradient[r] = DBiasX[col];
             BiasHh.Gradient[r] = DBiasH[col];
         }

@@ -24,6 +24,8 @@ public sealed class RecurrentModel : IDisposable
     private float[] _dH = [];       // [T·B, Hp] dL/dh_t from above
     private float[] _dC = [];       // [B, Hp]
     private float[] _scratch = [];  // [B, Hp]
+    private readonly int _maxGradColumns;
+    private float[] _panels = [];   // [H_prev | X] of one layer in MatMul panel layout
     private int _batch;
     private int _steps;
     private bool _hasForward;
@@ -45,6 +47,7 @@ public sealed class RecurrentModel : IDisposable
             list.AddRange(_layers[k].Parameters());
         }
 
+        _maxGradColumns = _layers.Max(l => l.GradColumns);
         _headWeight = new Parameter("head.weight", config.Outputs, config.Hidden);
         _headBias = new Parameter("head.bias", config.Outputs);
         list.Add(_headWeight);
@@ -396,6 +399,7 @@ public sealed class RecurrentModel : IDisposable
         _dH = RecurrentLayer.Grow(_dH, rows * first.Hp);
         _dC = RecurrentLayer.Grow(_dC, batch * first.Hp);
         _scratch = RecurrentLayer.Grow(_scratch, batch * first.Hp);
+        _panels = RecurrentLayer.Grow(_panels, Panels.Length(rows, _maxGradColumns));
         foreach (var layer in _layers)
         {
             layer.Ensure(batch, steps);
@@ -451,8 +455,9 @@ public sealed class RecurrentModel : IDisposable
 
                 case WorkMode.WeightGradients:
                     {
+                        var (p0, p1) = Split(rows, worker, workers);
                         var (i0, i1) = Split(layer.Gh, worker, workers);
-                        layer.WeightGradients(rows, x, xOffset, m._dZx, m._dZh, i0, i1);
+                        layer.WeightGradients(rows, x, xOffset, m._dZx, m._dZh, m._panels, p0, p1, i0, i1, m._barrier);
                         break;
                     }
 

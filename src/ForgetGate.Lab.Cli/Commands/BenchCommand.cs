@@ -1,0 +1,206 @@
+using System.CommandLine;
+using System.Diagnostics;
+using System.Globalization;
+using System.Text.Json;
+using ForgetGate.Lab.Numerics.Losses;
+using ForgetGate.Lab.Numerics.Models;
+using ForgetGate.Lab.Numerics.Optim;
+using ForgetGate.Lab.Numerics.Random;
+using ForgetGate.Lab.Numerics.Threading;
+
+namespace ForgetGate.Lab.Cli.Commands;
+
+/// <summary>
+/// <c>forgetgate bench</c>: training and inference throughput of every variant on random row-by-row MNIST shapes
+/// (28 features, 10 classes, softmax cross-entropy, Adam lr 1e-3), as the PyTorch anchor script measures it.
+/// </summary>
+internal static class BenchCommand
+{
+    private const int InputSize = 28;
+    private const int Classes = 10;
+    private const int InferBatch = 1000;
+
+    // DESIGN.md §3: measured FMA peak ≈ 115 GFLOP/s per core on this machine (Zen 4).
+    private const double PeakPerCore = 115.0;
+
+    public static Command Create()
+    {
+        var variant = new Option<string?>("--variant") { Description = "One variant (lstm, lstm-fb1, cifg, gru, ur-lstm, chrono); default: all six." };
+        var hidden = new Option<int>("--hidden") { Description = "Hidden units H.", DefaultValueFactory = _ => 128 };
+        var batch = new Option<int>("--batch") { Description = "Training batch B.", DefaultValueFactory = _ => 128 };
+        var steps = new Option<int>("--steps") { Description = "Sequence length T.", DefaultValueFactory = _ => 28 };
+        var layers = new Option<int>("--layers") { Description = "Stacked layers.", DefaultValueFactory = _ => 1 };
+        var threads = new Option<int>("--threads") { Description = "Worker threads (default: all cores).", DefaultValueFactory = _ => Environment.ProcessorCount };
+        var seconds = new Option<double>("--seconds") { Description = "Minimum timed seconds per measurement.", DefaultValueFactory = _ => 2.0 };
+        var json = new Option<bool>("--json") { Description = "One JSON object per variant." };
+        var command = new Command(
+            "bench",
+            "Train and run every variant on random data (input 28, 10 classes, Adam) and print samples/s and GFLOP/s.\n" +
+            "Example: forgetgate bench --hidden 128 --batch 128 --threads 2")
+        {
+            variant, hidden, batch, steps, layers, threads, seconds, json,
+        };
+        command.SetAction(parse =>
+        {
+            string? name = parse.GetValue(variant);
+            Variant[] selected;
+            if (name is null)
+            {
+                selected = [.. Variants.All];
+            }
+            else if (Variants.TryParse(name, out var v))
+            {
+                selected = [v];
+            }
+            else
+            {
+                Console.Error.WriteLine($"--variant: unknown variant '{name}'; expected one of: {string.Join(", ", Variants.All.Select(x => x.Name()))}.");
+                return 2;
+            }
+
+            var options = new BenchOptions(
+                parse.GetValue(hidden), parse.GetValue(batch), parse.GetValue(steps), parse.GetValue(layers),
+                parse.GetValue(threads), parse.GetValue(seconds), parse.GetValue(json));
+            string? error = options.Validate();
+            if (error is not null)
+            {
+                Console.Error.WriteLine(error);
+                return 2;
+            }
+
+            Run(selected, options);
+            return 0;
+        });
+        return command;
+    }
+
+    private static void Run(Variant[] variants, BenchOptions o)
+    {
+        var inv = CultureInfo.InvariantCulture;
+        using var pool = new ComputePool(o.Threads);
+        double peak = PeakPerCore * o.Threads;
+        if (!o.Json)
+        {
+            Console.WriteLine(string.Create(inv,
+                $"forgetgate bench  H={o.Hidden} B={o.Batch} T={o.Steps} D={InputSize} layers={o.Layers} threads={o.Threads}  (peak {peak:F0} GFLOP/s = {PeakPerCore:F0}/core)"));
+            Console.WriteLine("FLOPs per training step: 24·T·B·H·(D+H) per layer (PyTorch's LSTM count), scaled by G/4 for 3-gate variants (cifg, gru).");
+        }
+
+        foreach (var variant in variants)
+        {
+            var r = Measure(variant, o, pool);
+            if (o.Json)
+            {
+                Console.WriteLine(JsonSerializer.Serialize(new Dictionary<string, object>
+                {
+                    ["variant"] = variant.Name(),
+                    ["hidden"] = o.Hidden,
+                    ["batch"] = o.Batch,
+                    ["steps"] = o.Steps,
+                    ["layers"] = o.Layers,
+                    ["threads"] = o.Threads,
+                    ["train_samples_per_s"] = Math.Round(r.TrainSamplesPerSecond, 1),
+                    ["infer_samples_per_s"] = Math.Round(r.InferSamplesPerSecond, 1),
+                    ["train_ms_per_step"] = Math.Round(r.TrainMsPerStep, 3),
+                    ["gflops"] = Math.Round(r.TrainGflops, 2),
+                    ["infer_gflops"] = Math.Round(r.InferGflops, 2),
+                    ["peak_fraction"] = Math.Round(r.TrainGflops / peak, 4),
+                }));
+            }
+            else
+            {
+                Console.WriteLine(string.Create(inv,
+                    $"{variant.Name(),-9} train {r.TrainSamplesPerSecond,9:F0} samples/s ({r.TrainMsPerStep,7:F2} ms/step) {r.TrainGflops,6:F1} GFLOP/s {100 * r.TrainGflops / peak,5:F1}% of peak | " +
+                    $"infer(B={InferBatch}) {r.InferSamplesPerSecond,9:F0} samples/s {r.InferGflops,6:F1} GFLOP/s"));
+            }
+        }
+    }
+
+    private static BenchResult Measure(Variant variant, BenchOptions o, ComputePool pool)
+    {
+        var config = new RecurrentModelConfig(variant, InputSize, o.Hidden, o.Layers, Classes);
+        var rng = new Rng(2026).Split(variant.Name());
+        using var model = new RecurrentModel(config, pool);
+        model.Initialize(rng.Split("init"), o.Steps);
+        var adam = new Adam(model.Parameters, lr: 1e-3f);
+
+        var data = rng.Split("data");
+        var x = new float[o.Batch * o.Steps * InputSize];
+        for (int i = 0; i < x.Length; i++)
+        {
+            x[i] = (float)data.NextGaussian();
+        }
+
+        var labels = new int[o.Batch];
+        for (int i = 0; i < labels.Length; i++)
+        {
+            labels[i] = data.NextInt(Classes);
+        }
+
+        var logits = new float[o.Batch * Classes];
+        var dLogits = new float[o.Batch * Classes];
+        void TrainStep()
+        {
+            model.Forward(x, o.Batch, o.Steps, logits, training: true);
+            Losses.SoftmaxCrossEntropy(logits, labels, o.Batch, Classes, dLogits);
+            model.Backward(dLogits);
+            adam.Step();
+        }
+
+        var (trainSteps, trainSeconds) = Time(TrainStep, o.Seconds);
+
+        var xi = new float[InferBatch * o.Steps * InputSize];
+        for (int i = 0; i < xi.Length; i++)
+        {
+            xi[i] = (float)data.NextGaussian();
+        }
+
+        var out1 = new float[InferBatch * Classes];
+        var (inferRuns, inferSeconds) = Time(() => model.Forward(xi, InferBatch, o.Steps, out1, training: false), o.Seconds / 2);
+
+        double g = variant.GateCount() / 4.0;
+        double flopsPerSample = 0;
+        for (int k = 0; k < o.Layers; k++)
+        {
+            int d = k == 0 ? InputSize : o.Hidden;
+            flopsPerSample += 8.0 * o.Steps * o.Hidden * (d + o.Hidden) * g;   // forward; training = 3×
+        }
+
+        double trainRate = trainSteps * o.Batch / trainSeconds;
+        double inferRate = inferRuns * InferBatch / inferSeconds;
+        return new BenchResult(trainRate, inferRate, 1000 * trainSeconds / trainSteps, 3 * flopsPerSample * trainRate / 1e9, flopsPerSample * inferRate / 1e9);
+    }
+
+    /// <summary>Warms up, then repeats <paramref name="action"/> until at least <paramref name="seconds"/> have passed (min 3 runs).</summary>
+    private static (int Runs, double Seconds) Time(Action action, double seconds)
+    {
+        for (int i = 0; i < 3; i++)
+        {
+            action();
+        }
+
+        var sw = Stopwatch.StartNew();
+        int runs = 0;
+        while (runs < 3 || sw.Elapsed.TotalSeconds < seconds)
+        {
+            action();
+            runs++;
+        }
+
+        return (runs, sw.Elapsed.TotalSeconds);
+    }
+
+    private sealed record BenchOptions(int Hidden, int Batch, int Steps, int Layers, int Threads, double Seconds, bool Json)
+    {
+        public string? Validate() =>
+            Hidden < 1 ? $"--hidden must be at least 1 (got {Hidden})." :
+            Batch < 1 ? $"--batch must be at least 1 (got {Batch})." :
+            Steps < 1 ? $"--steps must be at least 1 (got {Steps})." :
+            Layers < 1 ? $"--layers must be at least 1 (got {Layers})." :
+            Threads < 1 ? $"--threads must be at least 1 (got {Threads})." :
+            !(Seconds > 0) ? $"--seconds must be positive (got {Seconds.ToString(CultureInfo.InvariantCulture)})." :
+            null;
+    }
+
+    private sealed record BenchResult(double TrainSamplesPerSecond, double InferSamplesPerSecond, double TrainMsPerStep, double TrainGflops, double InferGflops);
+}
