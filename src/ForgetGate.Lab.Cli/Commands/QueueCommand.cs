@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
 using ForgetGate.Lab.Core.Runs;
+using ForgetGate.Lab.Core.Specs;
 using ForgetGate.Lab.Storage;
 
 namespace ForgetGate.Lab.Cli.Commands;
@@ -11,16 +12,23 @@ internal static class QueueCommand
     /// <summary>Spec readers tried in order; the YAML spec reader is added here when it is wired in.</summary>
     internal static readonly List<ISweepSource> Sources = [new RunListSweepSource()];
 
+    internal static ISweepSource? SourceFor(string path, IReadOnlyList<string> overrides)
+    {
+        var yaml = new YamlSweepSource(overrides);
+        return yaml.CanRead(path) ? yaml : Sources.FirstOrDefault(s => s.CanRead(path));
+    }
+
     public static Command Create()
     {
-        var spec = new Argument<FileInfo>("SPEC") { Description = "Spec file (.json run list; YAML specs once the spec reader is wired)." };
+        var spec = new Argument<FileInfo>("SPEC") { Description = "Experiment spec (.yaml), or a .json run list." };
+        var set = new Option<string[]>("--set") { Description = "Override a spec field: --set training.optimizer.lr=3e-4 (repeatable; [a,b] sweeps).", AllowMultipleArgumentsPerToken = false };
         var db = new Option<string>("--db") { Description = "SQLite database file.", DefaultValueFactory = _ => RunStores.DefaultDatabase };
         var dryRun = new Option<bool>("--dry-run") { Description = "List the points without queueing them." };
-        var priority = new Option<int>("--priority") { Description = "Priority of the queued runs (higher first).", DefaultValueFactory = _ => 0 };
-        var maxAttempts = new Option<int>("--max-attempts") { Description = "Attempts before a run is failed.", DefaultValueFactory = _ => 3 };
-        var command = new Command("queue", "Queue a sweep's runs.\nExample: forgetgate queue experiments/smoke.json --dry-run")
+        var priority = new Option<int?>("--priority") { Description = "Priority of the queued runs (higher first); default: the spec's." };
+        var maxAttempts = new Option<int?>("--max-attempts") { Description = "Attempts before a run is failed; default: the spec's (3)." };
+        var command = new Command("queue", "Validate a spec, expand its sweep and queue one run per point.\nExample: forgetgate queue experiments/quick.yaml --dry-run --set seed=[1,2]")
         {
-            spec, db, dryRun, priority, maxAttempts,
+            spec, db, dryRun, priority, maxAttempts, set,
         };
         command.SetAction(parse =>
         {
@@ -31,10 +39,10 @@ internal static class QueueCommand
                 return 2;
             }
 
-            var source = Sources.FirstOrDefault(s => s.CanRead(file.FullName));
+            var source = SourceFor(file.FullName, parse.GetValue(set) ?? []);
             if (source is null)
             {
-                Console.Error.WriteLine($"forgetgate queue: no spec reader for '{file.Name}' (known: .json run lists).");
+                Console.Error.WriteLine($"forgetgate queue: no spec reader for '{file.Name}' (known: .yaml specs, .json run lists).");
                 return 2;
             }
 
@@ -43,7 +51,7 @@ internal static class QueueCommand
             {
                 plan = source.Load(file.FullName);
             }
-            catch (FormatException e)
+            catch (Exception e) when (e is FormatException or SpecValidationException)
             {
                 Console.Error.WriteLine($"forgetgate queue: {e.Message}");
                 return 2;
@@ -64,7 +72,7 @@ internal static class QueueCommand
             var store = RunStores.Open(parse.GetValue(db)!);
             store.MigrateAsync(CancellationToken.None).GetAwaiter().GetResult();
             long sweepId = store.CreateSweepAsync(new NewSweep(plan.Name, plan.SpecText, plan.SpecHash), CancellationToken.None).GetAwaiter().GetResult();
-            var runs = plan.Points.Select(p => new NewRun(p.ConfigJson, p.ConfigHash, p.Seed, p.Variant, parse.GetValue(priority), parse.GetValue(maxAttempts))).ToList();
+            var runs = plan.Points.Select(p => new NewRun(p.ConfigJson, p.ConfigHash, p.Seed, p.Variant, parse.GetValue(priority) ?? plan.Priority ?? 0, parse.GetValue(maxAttempts) ?? plan.MaxAttempts ?? 3)).ToList();
             var result = store.EnqueueAsync(sweepId, runs, CancellationToken.None).GetAwaiter().GetResult();
             Console.WriteLine(string.Create(inv, $"sweep {sweepId} '{plan.Name}': queued {result.Inserted} run(s), {result.Duplicates} already queued"));
             return 0;

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using ForgetGate.Lab.Cli.Worker;
 using ForgetGate.Lab.Core.Runs;
+using ForgetGate.Lab.Core.Training;
 using ForgetGate.Lab.Storage;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
@@ -62,6 +63,7 @@ internal static class WorkerCommand
             var storeOptions = builder.Configuration.GetSection("Store").Get<StoreOptions>() ?? new StoreOptions();
             builder.Services.AddSingleton(sp => RunStores.Open(sp.GetRequiredService<IOptions<WorkerOptions>>().Value.Database, storeOptions));
             builder.Services.AddSingleton<IRunExecutor, SyntheticRunExecutor>();
+            builder.Services.AddSingleton<IRunExecutor>(new TrainingRunExecutor(new SpecRunPlanFactory(), RunSummaries.From));
             builder.Services.AddHostedService<RunWorker>();
 
             try

@@ -11,7 +11,14 @@ public interface ISweepSource
 }
 
 /// <summary>An expanded sweep: its name, spec text and hash, and one point per run.</summary>
-public sealed record SweepPlan(string Name, string SpecText, string SpecHash, IReadOnlyList<SweepPoint> Points);
+public sealed record SweepPlan(string Name, string SpecText, string SpecHash, IReadOnlyList<SweepPoint> Points)
+{
+    /// <summary>Attempts before a run is failed, as the spec asks (null: the queue's default).</summary>
+    public int? MaxAttempts { get; init; }
+
+    /// <summary>Priority of the runs, as the spec asks (null: the queue's default).</summary>
+    public int? Priority { get; init; }
+}
 
 /// <summary>One resolved configuration (canonical JSON) with its SHA-256, seed and variant.</summary>
 public sealed record SweepPoint(string ConfigJson, string ConfigHash, long Seed, string? Variant);

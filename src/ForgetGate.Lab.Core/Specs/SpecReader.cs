@@ -5,11 +5,11 @@ using YamlDotNet.RepresentationModel;
 
 namespace ForgetGate.Lab.Core.Specs;
 
-/// <summary>One point of a sweep: its resolved config, canonical JSON, hash, and the swept values that name it.</summary>
-public sealed record SweepPoint(RunConfig Config, string CanonicalJson, string ConfigHash, IReadOnlyDictionary<string, string> Factors);
+/// <summary>One point of a spec's sweep: its resolved config, canonical JSON, hash, and the swept values that name it.</summary>
+public sealed record SpecPoint(RunConfig Config, string CanonicalJson, string ConfigHash, IReadOnlyDictionary<string, string> Factors);
 
 /// <summary>A validated experiment spec and the runs it expands to (duplicates removed).</summary>
-public sealed record ExperimentSpec(string File, string Name, string Description, string Text, string TextHash, int MaxAttempts, int Priority, IReadOnlyList<SweepPoint> Points)
+public sealed record ExperimentSpec(string File, string Name, string Description, string Text, string TextHash, int MaxAttempts, int Priority, IReadOnlyList<SpecPoint> Points)
 {
     /// <summary>The swept field paths, in the order the spec gives them.</summary>
     public IReadOnlyList<string> SweptPaths => Points.Count == 0 ? [] : Points[0].Factors.Keys.ToList();
@@ -60,7 +60,7 @@ public static class SpecReader
     }
 
     /// <summary>Validates raw values (after overrides) and expands them into deduplicated sweep points.</summary>
-    internal static IReadOnlyList<SweepPoint> Resolve(string file, IReadOnlyList<(string Path, RawValue Value)> raw, IReadOnlyList<(string Path, RawValue Value)> overrides, IEnumerable<SpecError>? earlier = null)
+    internal static IReadOnlyList<SpecPoint> Resolve(string file, IReadOnlyList<(string Path, RawValue Value)> raw, IReadOnlyList<(string Path, RawValue Value)> overrides, IEnumerable<SpecError>? earlier = null)
     {
         var errors = new List<SpecError>(earlier ?? []);
         var merged = new List<(string Path, RawValue Value, string Source)>();
@@ -146,7 +146,7 @@ public static class SpecReader
             combinations = combinations.SelectMany(c => values.Select(v => new Dictionary<string, object>(c, StringComparer.Ordinal) { [path] = v })).ToList();
         }
 
-        var points = new List<SweepPoint>();
+        var points = new List<SpecPoint>();
         var seen = new HashSet<string>(StringComparer.Ordinal);
         var usedSomewhere = new HashSet<string>(StringComparer.Ordinal);
         foreach (var combination in combinations)
@@ -184,7 +184,7 @@ public static class SpecReader
             if (seen.Add(json))
             {
                 var factors = swept.ToDictionary(s => s.Path, s => SpecValues.Format(combination[s.Path]), StringComparer.Ordinal);
-                points.Add(new SweepPoint(config, json, config.Hash, factors));
+                points.Add(new SpecPoint(config, json, config.Hash, factors));
             }
         }
 

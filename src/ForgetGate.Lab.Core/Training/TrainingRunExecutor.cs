@@ -20,7 +20,7 @@ public interface IRunPlanFactory
 public sealed class TrainingRunExecutor(IRunPlanFactory plans, Func<RunPlan, double[,], IReadOnlyList<RunSummaryRow>> summarise) : IRunExecutor
 {
     /// <summary>Configs without an <c>executor</c> field are training runs.</summary>
-    public const string ExecutorName = "train";
+    public const string ExecutorName = "training";
 
     /// <inheritdoc />
     public string Name => ExecutorName;
@@ -33,6 +33,7 @@ public sealed class TrainingRunExecutor(IRunPlanFactory plans, Func<RunPlan, dou
     {
         ArgumentNullException.ThrowIfNull(context);
         var plan = plans.Create(context.ConfigJson);
+        await context.Sink.RecordDatasetFingerprintAsync(plan.DatasetFingerprint, cancellationToken).ConfigureAwait(false);
         using var pool = new ComputePool(Math.Max(1, context.ThreadsPerRun));
         using var runner = new ContinualRunner(plan.Options, plan.Tasks, context.Sink, pool, Progress);
         string? resume = context.LastCheckpoint is { } last && File.Exists(last.Path) ? last.Path : null;

@@ -149,6 +149,14 @@ internal sealed class MemorySink : IRunSink
 
     public Task ReportProgressAsync(double progress, string? note, CancellationToken cancellationToken) => Task.CompletedTask;
 
+    public string? DatasetFingerprint { get; private set; }
+
+    public Task RecordDatasetFingerprintAsync(string fingerprint, CancellationToken cancellationToken)
+    {
+        DatasetFingerprint = fingerprint;
+        return Task.CompletedTask;
+    }
+
     public Task CompleteAsync(IReadOnlyList<RunSummaryRow> summary, CancellationToken cancellationToken)
     {
         Summary = summary;

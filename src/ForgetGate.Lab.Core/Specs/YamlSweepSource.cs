@@ -1,0 +1,23 @@
+using ForgetGate.Lab.Core.Runs;
+using ForgetGate.Lab.Numerics.Models;
+
+namespace ForgetGate.Lab.Core.Specs;
+
+/// <summary>Queues YAML experiment specs: validates, applies <c>--set</c> overrides, expands the sweep.</summary>
+public sealed class YamlSweepSource(IReadOnlyList<string>? overrides = null) : ISweepSource
+{
+    /// <inheritdoc />
+    public bool CanRead(string specPath) =>
+        specPath.EndsWith(".yaml", StringComparison.OrdinalIgnoreCase) || specPath.EndsWith(".yml", StringComparison.OrdinalIgnoreCase);
+
+    /// <inheritdoc />
+    public SweepPlan Load(string specPath) => ToPlan(SpecReader.ReadFile(specPath, overrides));
+
+    /// <summary>The queue's view of a validated spec.</summary>
+    public static SweepPlan ToPlan(ExperimentSpec spec)
+    {
+        ArgumentNullException.ThrowIfNull(spec);
+        var points = spec.Points.Select(p => new SweepPoint(p.CanonicalJson, p.ConfigHash, p.Config.Seed, p.Config.Model.Variant.Name())).ToList();
+        return new SweepPlan(spec.Name, spec.Text, spec.TextHash, points) { MaxAttempts = spec.MaxAttempts, Priority = spec.Priority };
+    }
+}
