@@ -109,13 +109,15 @@ public sealed class ContinualRunner : IDisposable
         int epochs = _options.EpochsPerTask;
         for (int task = start.Task; task < tasks; task++)
         {
-            var taskClock = Stopwatch.StartNew();
+            var trainClock = new Stopwatch();
             long taskSamples = 0;
             int firstEpoch = task == start.Task ? start.Epoch : 0;
             for (int epoch = firstEpoch; epoch < epochs; epoch++)
             {
                 int firstBatch = task == start.Task && epoch == start.Epoch ? start.Batch : 0;
+                trainClock.Start();
                 taskSamples += await TrainEpochAsync(task, epoch, firstBatch, checkpointDirectory, cancellationToken).ConfigureAwait(false);
+                trainClock.Stop();
                 bool last = epoch == epochs - 1;
                 if (last || _options.EvaluateEveryEpoch)
                 {
@@ -125,7 +127,8 @@ public sealed class ContinualRunner : IDisposable
 
             _strategy.AfterTask(task, _data, _strategyRng, new SquaredGradients(this));
             await WriteGateTelemetryAsync(task + 1, cancellationToken).ConfigureAwait(false);
-            LastSamplesPerSecond = taskSamples / Math.Max(taskClock.Elapsed.TotalSeconds, 1e-9);
+            // Training only: evaluations and telemetry are timed by the wall clock, not here.
+            LastSamplesPerSecond = taskSamples / Math.Max(trainClock.Elapsed.TotalSeconds, 1e-9);
             if (checkpointDirectory is not null)
             {
                 await SaveCheckpointAsync(checkpointDirectory, new RunPosition(task + 1, 0, 0), cancellationToken).ConfigureAwait(false);
