@@ -14,6 +14,8 @@ internal static class Program
         root.Subcommands.Add(StatusCommand.Create());
         root.Subcommands.Add(BenchCommand.Create());
         root.Subcommands.Add(PredictCommand.Create());
+        root.Subcommands.Add(RunCommand.Create());
+        root.Subcommands.Add(ReportCommand.Create());
         return root.Parse(args).Invoke();
     }
 }

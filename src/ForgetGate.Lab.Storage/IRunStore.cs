@@ -50,4 +50,10 @@ public interface IRunStore
 
     /// <summary>Sweeps with run counts per status and mean progress.</summary>
     Task<IReadOnlyList<SweepStatus>> GetStatusAsync(CancellationToken cancellationToken);
+
+    /// <summary>The sweep named by its id or name (the newest of that name), or null.</summary>
+    Task<SweepInfo?> FindSweepAsync(string idOrName, CancellationToken cancellationToken);
+
+    /// <summary>Everything stored for a sweep's runs, for reports and exports.</summary>
+    Task<SweepData> LoadSweepAsync(long sweepId, CancellationToken cancellationToken);
 }

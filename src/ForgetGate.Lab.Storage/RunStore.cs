@@ -6,7 +6,7 @@ using ForgetGate.Lab.Core.Runs;
 namespace ForgetGate.Lab.Storage;
 
 /// <summary>The queue and store written once over a <see cref="SqlDialect"/>; see <see cref="IRunStore"/>.</summary>
-internal sealed class RunStore : IRunStore
+internal sealed partial class RunStore : IRunStore
 {
     private readonly SqlDialect _dialect;
 

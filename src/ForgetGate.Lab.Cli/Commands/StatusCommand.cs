@@ -9,11 +9,11 @@ internal static class StatusCommand
 {
     public static Command Create()
     {
-        var db = new Option<string>("--db") { Description = "SQLite database file.", DefaultValueFactory = _ => RunStores.DefaultDatabase };
+        var db = new Option<string?>("--db") { Description = "SQLite database file (default: $FORGETGATE_DB, appsettings.json 'Database', else results/forgetgate.db)." };
         var command = new Command("status", "Show the queue: runs per status and progress for each sweep.\nExample: forgetgate status --db results/forgetgate.db") { db };
         command.SetAction(parse =>
         {
-            string path = parse.GetValue(db)!;
+            string path = CliDatabase.Resolve(parse.GetValue(db));
             if (!File.Exists(path))
             {
                 Console.Error.WriteLine($"forgetgate status: database '{path}' does not exist (queue a sweep first).");

@@ -34,41 +34,21 @@ internal static class WorkerCommand
         // Synchronous action on purpose: the generic host, not System.CommandLine, owns SIGTERM/Ctrl-C handling.
         command.SetAction(parse =>
         {
-            var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { Args = [], ContentRootPath = Directory.GetCurrentDirectory() });
-            builder.Logging.ClearProviders();
-            builder.Logging.AddSimpleConsole(o =>
+            void Configure(WorkerOptions o)
             {
-                o.SingleLine = true;
-                o.TimestampFormat = "HH:mm:ss.fff ";
-                o.UseUtcTimestamp = true;
-            });
-            builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(parse.GetValue(shutdown)));
-            builder.Services.AddSingleton<IValidateOptions<WorkerOptions>, WorkerOptionsValidator>();
-            builder.Services.AddOptions<WorkerOptions>()
-                .Bind(builder.Configuration.GetSection(WorkerOptions.SectionName))
-                .Configure(o =>
-                {
-                    o.Database = parse.GetValue(db) ?? o.Database;
-                    o.Concurrency = parse.GetValue(concurrency) ?? o.Concurrency;
-                    o.ThreadsPerRun = parse.GetValue(threads) ?? o.ThreadsPerRun;
-                    o.LeaseSeconds = parse.GetValue(lease) ?? o.LeaseSeconds;
-                    o.HeartbeatSeconds = parse.GetValue(heartbeat) ?? o.HeartbeatSeconds;
-                    o.PollSeconds = parse.GetValue(poll) ?? o.PollSeconds;
-                    o.UntilEmpty |= parse.GetValue(untilEmpty);
-                    o.CheckpointRoot = parse.GetValue(checkpoints) ?? o.CheckpointRoot;
-                })
-                .ValidateOnStart();
-
-            // Store settings come from configuration only (e.g. Store__MaxPageCount=… as an environment variable).
-            var storeOptions = builder.Configuration.GetSection("Store").Get<StoreOptions>() ?? new StoreOptions();
-            builder.Services.AddSingleton(sp => RunStores.Open(sp.GetRequiredService<IOptions<WorkerOptions>>().Value.Database, storeOptions));
-            builder.Services.AddSingleton<IRunExecutor, SyntheticRunExecutor>();
-            builder.Services.AddSingleton<IRunExecutor>(new TrainingRunExecutor(new SpecRunPlanFactory(), RunSummaries.From));
-            builder.Services.AddHostedService<RunWorker>();
+                o.Database = CliDatabase.Resolve(parse.GetValue(db) ?? (o.Database == RunStores.DefaultDatabase ? null : o.Database));
+                o.Concurrency = parse.GetValue(concurrency) ?? o.Concurrency;
+                o.ThreadsPerRun = parse.GetValue(threads) ?? o.ThreadsPerRun;
+                o.LeaseSeconds = parse.GetValue(lease) ?? o.LeaseSeconds;
+                o.HeartbeatSeconds = parse.GetValue(heartbeat) ?? o.HeartbeatSeconds;
+                o.PollSeconds = parse.GetValue(poll) ?? o.PollSeconds;
+                o.UntilEmpty |= parse.GetValue(untilEmpty);
+                o.CheckpointRoot = parse.GetValue(checkpoints) ?? o.CheckpointRoot;
+            }
 
             try
             {
-                using var host = builder.Build();
+                using var host = WorkerHost.Build(Configure, parse.GetValue(shutdown));
                 host.Run();
             }
             catch (OptionsValidationException e)

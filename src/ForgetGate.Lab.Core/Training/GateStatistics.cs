@@ -8,7 +8,7 @@ public static class GateStatistics
     /// <summary>Bins of the histogram over [0, 1].</summary>
     public const int Bins = 20;
 
-    /// <summary>Mean, fraction above 0.9, fraction below 0.1 and a 20-bin histogram of counts over [0, 1] (1.0 falls in the last bin).</summary>
+    /// <summary>Mean, fraction above 0.9, fraction below 0.1 and a 20-bin histogram of fractions over [0, 1] (1.0 falls in the last bin).</summary>
     public static GateTelemetryRow Summarise(int afterTask, int layer, int evalTask, ReadOnlySpan<float> gates)
     {
         var histogram = new double[Bins];
@@ -32,6 +32,11 @@ public static class GateStatistics
         }
 
         double n = Math.Max(gates.Length, 1);
+        for (int b = 0; b < Bins; b++)
+        {
+            histogram[b] /= n;
+        }
+
         return new GateTelemetryRow(afterTask, layer, evalTask, sum / n, above / n, below / n, histogram);
     }
 }

@@ -25,8 +25,8 @@ public sealed class TrainingRunExecutor(IRunPlanFactory plans, Func<RunPlan, dou
     /// <inheritdoc />
     public string Name => ExecutorName;
 
-    /// <summary>Live progress of the run being executed (for the console), if anyone listens.</summary>
-    public IProgress<RunProgress>? Progress { get; init; }
+    /// <summary>Live progress of every run this executor works on, by run id (for the console), if anyone listens.</summary>
+    public Action<long, RunProgress>? OnProgress { get; init; }
 
     /// <inheritdoc />
     public async Task ExecuteAsync(RunContext context, CancellationToken cancellationToken)
@@ -35,7 +35,8 @@ public sealed class TrainingRunExecutor(IRunPlanFactory plans, Func<RunPlan, dou
         var plan = plans.Create(context.ConfigJson);
         await context.Sink.RecordDatasetFingerprintAsync(plan.DatasetFingerprint, cancellationToken).ConfigureAwait(false);
         using var pool = new ComputePool(Math.Max(1, context.ThreadsPerRun));
-        using var runner = new ContinualRunner(plan.Options, plan.Tasks, context.Sink, pool, Progress);
+        var progress = OnProgress is { } report ? new RunProgressRelay(context.RunId, report) : null;
+        using var runner = new ContinualRunner(plan.Options, plan.Tasks, context.Sink, pool, progress);
         string? resume = context.LastCheckpoint is { } last && File.Exists(last.Path) ? last.Path : null;
         var outcome = await runner.RunAsync(context.CheckpointDirectory, resume, cancellationToken).ConfigureAwait(false);
         var summary = new List<RunSummaryRow>(summarise(plan, outcome.Scores))
@@ -45,4 +46,10 @@ public sealed class TrainingRunExecutor(IRunPlanFactory plans, Func<RunPlan, dou
         };
         await context.Sink.CompleteAsync(summary, cancellationToken).ConfigureAwait(false);
     }
+}
+
+/// <summary>Forwards a runner's progress synchronously, tagged with its run id.</summary>
+internal sealed class RunProgressRelay(long runId, Action<long, RunProgress> report) : IProgress<RunProgress>
+{
+    public void Report(RunProgress value) => report(runId, value);
 }

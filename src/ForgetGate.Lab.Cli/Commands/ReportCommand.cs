@@ -1,0 +1,116 @@
+using System.CommandLine;
+using System.Globalization;
+using System.Text.Json;
+using ForgetGate.Lab.Reporting;
+using ForgetGate.Lab.Storage;
+
+namespace ForgetGate.Lab.Cli.Commands;
+
+/// <summary><c>forgetgate report SWEEP</c>: renders a sweep's stored results into results/&lt;sweep&gt;/.</summary>
+internal static class ReportCommand
+{
+    public static Command Create()
+    {
+        var sweep = new Argument<string>("SWEEP") { Description = "Sweep id or name (the newest sweep of that name)." };
+        var db = new Option<string?>("--db") { Description = "Database (default: $FORGETGATE_DB, appsettings.json 'Database', else results/forgetgate.db)." };
+        var output = new Option<string?>("--out") { Description = "Report folder (default: results/<sweep name> beside the database)." };
+        var command = new Command("report", "Write a sweep's report (HTML with SVG figures, Markdown, CSV).\nExample: forgetgate report quick --out /tmp/quick-report")
+        {
+            sweep, db, output,
+        };
+        command.SetAction(parse =>
+        {
+            string database = CliDatabase.Resolve(parse.GetValue(db));
+            var store = RunStores.Open(database);
+            var info = store.FindSweepAsync(parse.GetValue(sweep)!, CancellationToken.None).GetAwaiter().GetResult();
+            if (info is null)
+            {
+                Console.Error.WriteLine($"forgetgate report: no sweep '{parse.GetValue(sweep)}' in {database}; 'forgetgate status' lists the sweeps.");
+                return 2;
+            }
+
+            var data = store.LoadSweepAsync(info.Id, CancellationToken.None).GetAwaiter().GetResult();
+            string folder = parse.GetValue(output) ?? Path.Combine(Path.GetDirectoryName(Path.GetFullPath(database))!, RunCommand.SafeName(info.Name));
+            Console.WriteLine($"report: {WriteReport(data, folder)}");
+            return 0;
+        });
+        return command;
+    }
+
+    /// <summary>Builds the report model from the stored rows and writes it; returns the path of report.html.</summary>
+    internal static string WriteReport(SweepData data, string folder) => ReportWriter.Write(ToModel(data, DateTimeOffset.UtcNow), folder);
+
+    /// <summary>The report model of a sweep. Runs are grouped by every config field that varies across the sweep except the seed.</summary>
+    internal static SweepReport ToModel(SweepData data, DateTimeOffset generatedAt)
+    {
+        var flat = data.Runs.ToDictionary(r => r.Id, r => Flatten(r.ConfigJson));
+        var varying = flat.Values.SelectMany(f => f.Keys).Distinct(StringComparer.Ordinal)
+            .Where(k => k != "seed" && flat.Values.Select(f => f.GetValueOrDefault(k, "")).Distinct(StringComparer.Ordinal).Count() > 1)
+            .OrderBy(k => k == "model.variant" ? 0 : 1).ThenBy(k => k, StringComparer.Ordinal).ToList();
+        if (varying.Count == 0)
+        {
+            varying.Add("model.variant");
+        }
+
+        bool regression = flat.Values.Any(f => f.GetValueOrDefault("scenario.kind") == "drift");
+        int tasks = data.Evaluations.Count == 0 ? 0 : data.Evaluations.Max(e => e.EvalTask) + 1;
+        var summaries = data.Summaries.ToLookup(s => s.RunId);
+        var evaluations = data.Evaluations.ToLookup(e => e.RunId);
+        var gates = data.Gates.ToLookup(g => g.RunId);
+        var losses = data.Losses.ToLookup(l => l.RunId);
+        var runs = data.Runs.Select(r =>
+        {
+            var f = flat[r.Id];
+            var summary = summaries[r.Id].ToList();
+            return new RunReport(
+                r.Id, string.Join(" / ", varying.Select(k => f.GetValueOrDefault(k, "?"))), r.Seed,
+                varying.ToDictionary(k => k, k => f.GetValueOrDefault(k, "?"), StringComparer.Ordinal), r.Status, r.ConfigJson, r.ConfigHash,
+                r.CodeVersion ?? "", r.DatasetFingerprint ?? "", ParseEnvironment(r.Environment),
+                summary.FirstOrDefault(s => s.Metric == "wall_seconds")?.Value ?? double.NaN,
+                summary.FirstOrDefault(s => s.Metric == "train_samples_per_s")?.Value ?? double.NaN,
+                [.. evaluations[r.Id].Select(e => new EvaluationPoint(e.AfterTask, e.Epoch, e.EvalTask, e.Metric, e.Value))],
+                [.. summary.Select(s => new SummaryMetric(s.Metric, s.Convention, s.Value))],
+                [.. gates[r.Id].Select(g => new GateHistogram(g.AfterTask, g.Layer, g.EvalTask, g.Mean, g.FracGt09, g.FracLt01, g.Histogram))],
+                [.. losses[r.Id].Select(l => new LossPoint(l.Task, l.Epoch, l.Step, l.Loss))]);
+        }).ToList();
+        return new SweepReport(
+            data.Sweep.Name, data.Sweep.SpecHash, generatedAt, regression,
+            [.. Enumerable.Range(1, tasks).Select(t => string.Create(CultureInfo.InvariantCulture, $"T{t}"))],
+            string.Join(" / ", varying.Select(k => k[(k.LastIndexOf('.') + 1)..])), runs);
+    }
+
+    private static Dictionary<string, string> ParseEnvironment(string? json)
+    {
+        if (string.IsNullOrEmpty(json))
+        {
+            return new Dictionary<string, string>();
+        }
+
+        using var doc = JsonDocument.Parse(json);
+        return doc.RootElement.EnumerateObject().ToDictionary(p => p.Name, p => p.Value.ToString(), StringComparer.Ordinal);
+    }
+
+    private static Dictionary<string, string> Flatten(string json)
+    {
+        var result = new Dictionary<string, string>(StringComparer.Ordinal);
+        using var doc = JsonDocument.Parse(json);
+        Walk(doc.RootElement, "");
+        return result;
+
+        void Walk(JsonElement e, string prefix)
+        {
+            foreach (var p in e.EnumerateObject())
+            {
+                string path = prefix.Length == 0 ? p.Name : prefix + "." + p.Name;
+                if (p.Value.ValueKind == JsonValueKind.Object)
+                {
+                    Walk(p.Value, path);
+                }
+                else
+                {
+                    result[path] = p.Value.ValueKind == JsonValueKind.String ? p.Value.GetString()! : p.Value.GetRawText();
+                }
+            }
+        }
+    }
+}

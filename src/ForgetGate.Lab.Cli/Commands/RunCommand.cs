@@ -1,0 +1,128 @@
+using System.CommandLine;
+using System.Globalization;
+using ForgetGate.Lab.Cli.Progress;
+using ForgetGate.Lab.Cli.Worker;
+using ForgetGate.Lab.Core.Metrics;
+using ForgetGate.Lab.Core.Specs;
+using ForgetGate.Lab.Storage;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+
+namespace ForgetGate.Lab.Cli.Commands;
+
+/// <summary>
+/// <c>forgetgate run SPEC</c>: the one-shot path. Queues the sweep (runs already done in this sweep are kept, so
+/// re-running is cheap), works the queue with a local worker until it is empty, prints the comparison and writes the report.
+/// </summary>
+internal static class RunCommand
+{
+    public static Command Create()
+    {
+        var spec = new Argument<FileInfo>("SPEC") { Description = "Experiment spec (.yaml)." };
+        var db = new Option<string?>("--db") { Description = "Database (default: $FORGETGATE_DB, appsettings.json 'Database', else results/forgetgate.db)." };
+        var set = new Option<string[]>("--set") { Description = "Override a spec field, e.g. --set model.hidden=64 (repeatable; [a,b] sweeps)." };
+        var threads = new Option<int>("--threads") { Description = "Compute threads per run (results do not depend on it).", DefaultValueFactory = _ => Environment.ProcessorCount };
+        var concurrency = new Option<int>("--concurrency") { Description = "Runs executed at once.", DefaultValueFactory = _ => 1 };
+        var output = new Option<string?>("--out") { Description = "Report folder (default results/<sweep name>)." };
+        var command = new Command("run", "Queue a spec's sweep, run it here until done, and write its report.\nExample: forgetgate run experiments/quick.yaml --set seed=[1,2,3]")
+        {
+            spec, db, set, threads, concurrency, output,
+        };
+
+        command.SetAction(parse =>
+        {
+            var file = parse.GetValue(spec)!;
+            string database = CliDatabase.Resolve(parse.GetValue(db));
+            var source = new YamlSweepSource(parse.GetValue(set) ?? []);
+            if (!file.Exists)
+            {
+                return Fail($"spec file '{file.FullName}' does not exist.");
+            }
+
+            Core.Runs.SweepPlan plan;
+            try
+            {
+                plan = source.Load(file.FullName);
+            }
+            catch (SpecValidationException e)
+            {
+                return Fail(e.Message);
+            }
+
+            Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(database))!);
+            var store = RunStores.Open(database);
+            store.MigrateAsync(CancellationToken.None).GetAwaiter().GetResult();
+            long sweepId = store.CreateSweepAsync(new NewSweep(plan.Name, plan.SpecText, plan.SpecHash), CancellationToken.None).GetAwaiter().GetResult();
+            var queued = store.EnqueueAsync(sweepId, plan.Points.Select(p => new NewRun(p.ConfigJson, p.ConfigHash, p.Seed, p.Variant, plan.Priority ?? 0, plan.MaxAttempts ?? 3)).ToList(), CancellationToken.None)
+                .GetAwaiter().GetResult();
+            var inv = CultureInfo.InvariantCulture;
+            Console.WriteLine(string.Create(inv, $"sweep {sweepId} '{plan.Name}': {plan.Points.Count} run(s); {queued.Inserted} newly queued, {queued.Duplicates} already in this sweep (done ones are reused)"));
+
+            var labels = plan.Points.ToDictionary(p => p.ConfigHash, p => string.Create(inv, $"[{p.Variant} seed {p.Seed}]"));
+            var before = store.LoadSweepAsync(sweepId, CancellationToken.None).GetAwaiter().GetResult();
+            var runLabels = before.Runs.ToDictionary(r => r.Id, r => labels.GetValueOrDefault(r.ConfigHash, ""));
+            var display = new ProgressDisplay(id => runLabels.GetValueOrDefault(id, ""));
+            using (var host = WorkerHost.Build(
+                o =>
+                {
+                    o.Database = database;
+                    o.UntilEmpty = true;
+                    o.ThreadsPerRun = Math.Max(1, parse.GetValue(threads));
+                    o.Concurrency = Math.Max(1, parse.GetValue(concurrency));
+                },
+                shutdownSeconds: 20,
+                minimumLevel: ProgressDisplay.Interactive ? LogLevel.Warning : LogLevel.Information,
+                onProgress: display.Report))
+            {
+                display.RunAsync(() => host.RunAsync()).GetAwaiter().GetResult();
+            }
+
+            var data = store.LoadSweepAsync(sweepId, CancellationToken.None).GetAwaiter().GetResult();
+            PrintComparison(data);
+            string folder = parse.GetValue(output) ?? Path.Combine(Path.GetDirectoryName(Path.GetFullPath(database))!, SafeName(plan.Name));
+            var written = ReportCommand.WriteReport(data, folder);
+            Console.WriteLine($"report: {written}");
+            int failed = data.Runs.Count(r => r.Status != "succeeded");
+            if (failed > 0)
+            {
+                Console.Error.WriteLine(string.Create(inv, $"forgetgate run: {failed} run(s) did not succeed; see 'forgetgate status' and the report."));
+                return 1;
+            }
+
+            return Environment.ExitCode;
+        });
+        return command;
+
+        static int Fail(string message)
+        {
+            Console.Error.WriteLine($"forgetgate run: {message}");
+            return 2;
+        }
+    }
+
+    internal static string SafeName(string name) =>
+        string.Concat(name.Select(c => char.IsLetterOrDigit(c) || c is '-' or '_' or '.' ? c : '_'));
+
+    /// <summary>Mean ± 95% CI over seeds of the headline metrics, per variant.</summary>
+    internal static void PrintComparison(SweepData data)
+    {
+        var inv = CultureInfo.InvariantCulture;
+        var byRun = data.Summaries.GroupBy(s => s.RunId).ToDictionary(g => g.Key, g => g.ToDictionary(s => s.Metric, s => s.Value));
+        string[] metrics = ["acc", "bwt", "fwt", "forgetting", "learning_accuracy"];
+        Console.WriteLine();
+        Console.WriteLine(string.Create(inv, $"{"variant",-10} {"runs",4}  ") + string.Join("  ", metrics.Select(m => m.PadRight(20))));
+        foreach (var group in data.Runs.Where(r => byRun.ContainsKey(r.Id)).GroupBy(r => r.Variant ?? "?").OrderBy(g => g.Key, StringComparer.Ordinal))
+        {
+            var cells = metrics.Select(m =>
+            {
+                var ci = MeanInterval.Of(group.Select(r => byRun[r.Id].GetValueOrDefault(m, double.NaN)));
+                return double.IsNaN(ci.HalfWidth)
+                    ? string.Create(inv, $"{ci.Mean,8:F4}            ")
+                    : string.Create(inv, $"{ci.Mean,8:F4} ± {ci.HalfWidth,-9:F4}");
+            });
+            Console.WriteLine(string.Create(inv, $"{group.Key,-10} {group.Count(),4}  ") + string.Join("  ", cells));
+        }
+
+        Console.WriteLine("(mean ± 95% CI over seeds, t-distribution; forgetting is Chaudhry et al. 2018, BWT divides by T−1)");
+    }
+}

@@ -1,0 +1,42 @@
+using ForgetGate.Lab.Core.Runs;
+using ForgetGate.Lab.Core.Training;
+using ForgetGate.Lab.Storage;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace ForgetGate.Lab.Cli.Worker;
+
+/// <summary>Builds the Generic Host that runs <see cref="RunWorker"/>: used by <c>worker</c> and by the one-shot <c>run</c>.</summary>
+internal static class WorkerHost
+{
+    /// <summary>Builds the host; <paramref name="configure"/> applies command-line options over configuration.</summary>
+    public static IHost Build(Action<WorkerOptions> configure, double shutdownSeconds, LogLevel minimumLevel = LogLevel.Information, Action<long, RunProgress>? onProgress = null)
+    {
+        var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { Args = [], ContentRootPath = Directory.GetCurrentDirectory() });
+        builder.Logging.ClearProviders();
+        builder.Logging.SetMinimumLevel(minimumLevel);
+        builder.Logging.AddSimpleConsole(o =>
+        {
+            o.SingleLine = true;
+            o.TimestampFormat = "HH:mm:ss.fff ";
+            o.UseUtcTimestamp = true;
+        });
+        builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(shutdownSeconds));
+        builder.Services.AddSingleton<IValidateOptions<WorkerOptions>, WorkerOptionsValidator>();
+        builder.Services.AddOptions<WorkerOptions>()
+            .Bind(builder.Configuration.GetSection(WorkerOptions.SectionName))
+            .Configure(configure)
+            .ValidateOnStart();
+
+        // Store settings come from configuration only (e.g. Store__MaxPageCount=… as an environment variable).
+        var storeOptions = builder.Configuration.GetSection("Store").Get<StoreOptions>() ?? new StoreOptions();
+        builder.Services.AddSingleton(sp => RunStores.Open(sp.GetRequiredService<IOptions<WorkerOptions>>().Value.Database, storeOptions));
+        builder.Services.AddSingleton<IRunExecutor, SyntheticRunExecutor>();
+        builder.Services.AddSingleton<IRunExecutor>(new TrainingRunExecutor(new SpecRunPlanFactory(), RunSummaries.From) { OnProgress = onProgress });
+        builder.Services.AddHostedService<RunWorker>();
+        return builder.Build();
+    }
+}

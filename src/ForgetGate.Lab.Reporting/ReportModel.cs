@@ -1,0 +1,24 @@
+namespace ForgetGate.Lab.Reporting;
+
+/// <summary>Everything a sweep report shows; rendering is a pure function of this model.</summary>
+public sealed record SweepReport(
+    string SweepName, string SpecHash, DateTimeOffset GeneratedAt, bool IsRegression, IReadOnlyList<string> TaskNames,
+    string GroupBy, IReadOnlyList<RunReport> Runs);
+
+/// <summary>One run: its group (e.g. the variant), seed, provenance and measurements.</summary>
+public sealed record RunReport(
+    long RunId, string Group, long Seed, IReadOnlyDictionary<string, string> Factors, string Status, string ConfigJson, string ConfigHash,
+    string CodeVersion, string DatasetFingerprint, IReadOnlyDictionary<string, string> Environment, double WallSeconds, double TrainSamplesPerSecond,
+    IReadOnlyList<EvaluationPoint> Evaluations, IReadOnlyList<SummaryMetric> Summary, IReadOnlyList<GateHistogram> Gates, IReadOnlyList<LossPoint> Loss);
+
+/// <summary>Score of <paramref name="EvalTask"/> after training <paramref name="AfterTask"/> tasks (0 = untrained) at <paramref name="Epoch"/>.</summary>
+public sealed record EvaluationPoint(int AfterTask, int Epoch, int EvalTask, string Metric, double Value);
+
+/// <summary>A summary metric and its convention.</summary>
+public sealed record SummaryMetric(string Name, string Convention, double Value);
+
+/// <summary>Effective forget-gate statistics; <paramref name="Counts"/> are 20 bin fractions over [0, 1].</summary>
+public sealed record GateHistogram(int AfterTask, int Layer, int EvalTask, double Mean, double FracAbove09, double FracBelow01, IReadOnlyList<double> Counts);
+
+/// <summary>Training loss of one batch.</summary>
+public sealed record LossPoint(int Task, int Epoch, int Step, double Loss);

@@ -1,0 +1,232 @@
+using System.Globalization;
+using System.Text;
+using static ForgetGate.Lab.Reporting.Svg;
+
+namespace ForgetGate.Lab.Reporting;
+
+/// <summary>Renders a <see cref="SweepReport"/> into report.html (self-contained), report.md, runs.csv, evaluations.csv and figures/*.svg.</summary>
+public static class ReportWriter
+{
+    private static readonly CultureInfo s_inv = CultureInfo.InvariantCulture;
+
+    /// <summary>All files of the report, by relative path; a pure function of the model.</summary>
+    public static IReadOnlyDictionary<string, string> Render(SweepReport report)
+    {
+        ArgumentNullException.ThrowIfNull(report);
+        var a = new ReportAnalysis(report);
+        var figures = Figures(a);
+        var files = new SortedDictionary<string, string>(StringComparer.Ordinal);
+        foreach (var (name, svg) in figures)
+        {
+            files["figures/" + name] = svg;
+        }
+
+        files["report.html"] = Html(a, figures);
+        files["report.md"] = Markdown(a, figures);
+        files["runs.csv"] = RunsCsv(report);
+        files["evaluations.csv"] = EvaluationsCsv(report);
+        return files;
+    }
+
+    /// <summary>Writes every file (each to a temporary name, then moved into place) and returns the path of report.html.</summary>
+    public static string Write(SweepReport report, string outputDirectory)
+    {
+        ArgumentNullException.ThrowIfNull(outputDirectory);
+        foreach (var (relative, content) in Render(report))
+        {
+            string path = Path.Combine(outputDirectory, relative);
+            Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+            string temp = path + ".tmp";
+            File.WriteAllText(temp, content, new UTF8Encoding(false));
+            File.Move(temp, path, overwrite: true);
+        }
+
+        return Path.Combine(outputDirectory, "report.html");
+    }
+
+    private static List<(string Name, string Svg)> Figures(ReportAnalysis a)
+    {
+        var list = new List<(string, string)>();
+        string valueLabel = a.Report.IsRegression ? "MSE (lower is better)" : "accuracy";
+        var allCells = a.Groups.SelectMany(g => a.MeanMatrix(g).Cast<double>()).Where(double.IsFinite).ToList();
+        double low = a.Report.IsRegression ? 0 : 0, high = a.Report.IsRegression ? (allCells.Count > 0 ? allCells.Max() : 1) : 1;
+        foreach (var (g, i) in a.Groups.Select((g, i) => (g, i)))
+        {
+            list.Add(($"heatmap-{i}.svg", Heatmap($"{a.Report.GroupBy} {g.Name}: R[i][j] ({valueLabel}, mean of {g.Runs.Count})", a.MeanMatrix(g), low, high, valueLabel, a.Report.TaskNames)));
+        }
+
+        foreach (var (g, i) in a.Groups.Select((g, i) => (g, i)))
+        {
+            var positions = a.Positions(g);
+            var labels = positions.Select(p => p.AfterTask == 0 ? "0" : $"{p.AfterTask}.{p.Epoch}").ToList();
+            var boundaries = positions.Select((p, k) => (p, k)).Where(x => x.k == 0 || positions[x.k - 1].AfterTask != x.p.AfterTask).Select(x => x.k).ToList();
+            var curves = a.Curves(g, positions);
+            var finite = curves.SelectMany(c => c.Low.Concat(c.High)).Where(double.IsFinite).ToList();
+            double yLow = a.Report.IsRegression ? 0 : 0, yHigh = a.Report.IsRegression ? (finite.Count > 0 ? finite.Max() : 1) : 1;
+            list.Add(($"curves-{i}.svg", Curves($"{g.Name}: {valueLabel} on each task through training", labels, curves, yLow, yHigh, valueLabel, boundaries)));
+        }
+
+        foreach (var (name, label, higher) in ReportAnalysis.Metrics)
+        {
+            var bars = a.Groups.Select(g => (g.Name, a.Intervals[g.Name][name].Mean, a.Intervals[g.Name][name].HalfWidth)).ToList();
+            int best = a.Groups.ToList().FindIndex(g => g.Name == a.Best[name]);
+            list.Add(($"compare-{name}.svg", Bars($"{label} ({(higher ? "higher" : "lower")} is better), mean ± 95% CI", bars, label, best)));
+        }
+
+        foreach (var (g, i) in a.Groups.Select((g, i) => (g, i)))
+        {
+            var panels = g.Runs.SelectMany(r => r.Gates).Where(h => h.Layer == 0 && h.EvalTask == h.AfterTask - 1)
+                .GroupBy(h => h.AfterTask).OrderBy(x => x.Key)
+                .Select(x => ($"after {a.Report.TaskNames[x.Key - 1]}", (IReadOnlyList<double>)Enumerable.Range(0, x.First().Counts.Count).Select(b => x.Average(h => h.Counts[b])).ToList(), x.Average(h => h.Mean)))
+                .ToList();
+            if (panels.Count > 0)
+            {
+                list.Add(($"gates-{i}.svg", Histograms($"{g.Name}: effective forget gate on the task just learned (layer 0)", panels)));
+            }
+        }
+
+        var throughput = a.Groups.Select(g => (g.Name, MeanOf(g.Runs.Select(r => r.TrainSamplesPerSecond)), double.NaN)).ToList();
+        list.Add(("throughput.svg", Bars("Training throughput (samples/s, mean over runs)", throughput, "samples/s", -1)));
+        return list;
+    }
+
+    private static double MeanOf(IEnumerable<double> values)
+    {
+        var v = values.Where(double.IsFinite).ToList();
+        return v.Count == 0 ? double.NaN : v.Average();
+    }
+
+    private static string Interval(ReportAnalysis a, string group, string metric)
+    {
+        var ci = a.Intervals[group][metric];
+        return double.IsFinite(ci.HalfWidth) ? $"{F(ci.Mean)} ± {F(ci.HalfWidth)}" : $"{F(ci.Mean)} (n={ci.Count})";
+    }
+
+    private static string Html(ReportAnalysis a, List<(string Name, string Svg)> figures)
+    {
+        var r = a.Report;
+        var sb = new StringBuilder();
+        sb.Append("<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>ForgetGate.Lab report: ").Append(E(r.SweepName)).Append("</title><style>")
+          .Append("body{font-family:system-ui,sans-serif;margin:2em auto;max-width:1200px;color:#222;line-height:1.45}h1,h2{font-weight:600}")
+          .Append("table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:4px 8px;text-align:right}th{background:#f3f3f3}td:first-child,th:first-child{text-align:left}")
+          .Append(".best{font-weight:bold;background:#e8f4ea}.figs{display:flex;flex-wrap:wrap;gap:12px}.headline{font-size:1.15em;padding:.6em 1em;background:#f5f8fc;border-left:4px solid #0072B2}")
+          .Append("pre{background:#f7f7f7;padding:8px;overflow-x:auto;font-size:12px}details{margin:.4em 0}code{font-size:12px}")
+          .Append("</style></head><body>");
+        sb.Append("<h1>").Append(E(r.SweepName)).Append("</h1>");
+        sb.Append(s_inv, $"<p>{r.Runs.Count} run(s), grouped by <b>{E(r.GroupBy)}</b>; {r.TaskNames.Count} tasks; {(r.IsRegression ? "regression (score = −MSE; figures show MSE)" : "classification (accuracy)")}. Spec SHA-256 <code>{E(r.SpecHash)}</code>. Generated {E(r.GeneratedAt.ToString("u", s_inv))}.</p>");
+        sb.Append("<p class=\"headline\">").Append(E(a.Headline())).Append("</p>");
+        sb.Append("<h2>Comparison</h2><table><tr><th>").Append(E(r.GroupBy)).Append("</th><th>runs</th>");
+        foreach (var m in ReportAnalysis.Metrics)
+        {
+            sb.Append("<th>").Append(E(m.Label)).Append(m.HigherIsBetter ? " ↑" : " ↓").Append("</th>");
+        }
+
+        sb.Append("<th>train samples/s</th></tr>");
+        foreach (var g in a.Groups)
+        {
+            sb.Append("<tr><td>").Append(E(g.Name)).Append("</td><td>").Append(g.Runs.Count.ToString(s_inv)).Append("</td>");
+            foreach (var m in ReportAnalysis.Metrics)
+            {
+                sb.Append(a.Best[m.Name] == g.Name ? "<td class=\"best\">" : "<td>").Append(E(Interval(a, g.Name, m.Name))).Append("</td>");
+            }
+
+            sb.Append("<td>").Append(F(MeanOf(g.Runs.Select(x => x.TrainSamplesPerSecond)), "F0")).Append("</td></tr>");
+        }
+
+        sb.Append("</table><p>Mean ± 95% confidence interval over seeds (Student's t with n−1 degrees of freedom); the best value per column is bold.</p>");
+        Section(sb, "Accuracy matrices", figures, "heatmap-");
+        Section(sb, "Forgetting curves (mean, band = min–max over seeds)", figures, "curves-");
+        Section(sb, "Variant comparison", figures, "compare-");
+        Section(sb, "Forget-gate histograms", figures, "gates-");
+        Section(sb, "Throughput", figures, "throughput");
+        sb.Append("<h2>Metric conventions</h2><ul>")
+          .Append("<li><b>R[i][j]</b>: score on task j after training task i; row 0 is the untrained model (b<sub>j</sub>). Score is accuracy, or −MSE for regression.</li>")
+          .Append("<li><b>ACC</b> = (1/T) Σ<sub>j</sub> R[T][j] (Lopez-Paz &amp; Ranzato 2017).</li>")
+          .Append("<li><b>BWT</b> = 1/(T−1) Σ<sub>j&lt;T</sub> (R[T][j] − R[j][j]) (GEM paper; GEM's own code divides by T).</li>")
+          .Append("<li><b>FWT</b> = 1/(T−1) Σ<sub>j≥2</sub> (R[j−1][j] − b<sub>j</sub>).</li>")
+          .Append("<li><b>Forgetting</b> = 1/(T−1) Σ<sub>j&lt;T</sub> (max<sub>l∈1..T−1</sub> R[l][j] − R[T][j]) (Chaudhry et al. 2018; the final row is excluded from the max, so it can be negative).</li>")
+          .Append("<li><b>Learning accuracy</b> = (1/T) Σ<sub>j</sub> R[j][j].</li>")
+          .Append("<li>Avalanche's “forgetting” is first-minus-last (= −BWT); Mammoth includes the final row in the max.</li></ul>");
+        sb.Append("<h2>Runs</h2>");
+        foreach (var run in r.Runs.OrderBy(x => x.RunId))
+        {
+            sb.Append(s_inv, $"<details><summary>run {run.RunId}: {E(run.Group)} seed {run.Seed}, {E(run.Status)}, {F(run.WallSeconds, "F1")} s, {F(run.TrainSamplesPerSecond, "F0")} samples/s</summary>");
+            sb.Append(s_inv, $"<p>config SHA-256 <code>{E(run.ConfigHash)}</code><br>code {E(run.CodeVersion)}<br>dataset fingerprint <code>{E(run.DatasetFingerprint)}</code><br>environment: {E(string.Join(", ", run.Environment.OrderBy(k => k.Key, StringComparer.Ordinal).Select(k => $"{k.Key}={k.Value}")))}</p>");
+            sb.Append("<pre>").Append(E(run.ConfigJson)).Append("</pre></details>");
+        }
+
+        sb.Append("</body></html>\n");
+        return sb.ToString();
+    }
+
+    private static void Section(StringBuilder sb, string title, List<(string Name, string Svg)> figures, string prefix)
+    {
+        var chosen = figures.Where(f => f.Name.StartsWith(prefix, StringComparison.Ordinal)).ToList();
+        if (chosen.Count == 0)
+        {
+            return;
+        }
+
+        sb.Append("<h2>").Append(E(title)).Append("</h2><div class=\"figs\">");
+        foreach (var (_, svg) in chosen)
+        {
+            sb.Append("<figure>").Append(svg).Append("</figure>");
+        }
+
+        sb.Append("</div>");
+    }
+
+    private static string Markdown(ReportAnalysis a, List<(string Name, string Svg)> figures)
+    {
+        var r = a.Report;
+        var sb = new StringBuilder();
+        sb.Append(s_inv, $"# {r.SweepName}\n\n{r.Runs.Count} run(s) grouped by {r.GroupBy}; {r.TaskNames.Count} tasks; spec SHA-256 `{r.SpecHash}`.\n\n**{a.Headline()}**\n\n");
+        sb.Append("| ").Append(r.GroupBy).Append(" | runs | ").Append(string.Join(" | ", ReportAnalysis.Metrics.Select(m => m.Label + (m.HigherIsBetter ? " ↑" : " ↓")))).Append(" |\n|");
+        sb.Append(string.Concat(Enumerable.Repeat("---|", ReportAnalysis.Metrics.Length + 2))).Append('\n');
+        foreach (var g in a.Groups)
+        {
+            sb.Append("| ").Append(g.Name).Append(" | ").Append(g.Runs.Count.ToString(s_inv)).Append(" | ");
+            sb.Append(string.Join(" | ", ReportAnalysis.Metrics.Select(m => (a.Best[m.Name] == g.Name ? "**" : "") + Interval(a, g.Name, m.Name) + (a.Best[m.Name] == g.Name ? "**" : "")))).Append(" |\n");
+        }
+
+        sb.Append("\nMean ± 95% CI over seeds (t-distribution). Forgetting: Chaudhry et al. 2018 (final row excluded from the max); BWT divides by T−1.\n\n## Figures\n\n");
+        foreach (var (name, _) in figures)
+        {
+            sb.Append(s_inv, $"![{name}](figures/{name})\n");
+        }
+
+        return sb.ToString();
+    }
+
+    private static string RunsCsv(SweepReport r)
+    {
+        var metrics = ReportAnalysis.Metrics.Select(m => m.Name).ToList();
+        var sb = new StringBuilder("run,").Append(Csv(r.GroupBy)).Append(",seed,status,config_hash,wall_seconds,train_samples_per_s,").Append(string.Join(",", metrics)).Append('\n');
+        foreach (var run in r.Runs.OrderBy(x => x.RunId))
+        {
+            sb.Append(s_inv, $"{run.RunId},{Csv(run.Group)},{run.Seed},{Csv(run.Status)},{run.ConfigHash},{R(run.WallSeconds)},{R(run.TrainSamplesPerSecond)},");
+            sb.Append(string.Join(",", metrics.Select(m => R(run.Summary.FirstOrDefault(s => s.Name == m)?.Value ?? double.NaN)))).Append('\n');
+        }
+
+        return sb.ToString();
+    }
+
+    private static string EvaluationsCsv(SweepReport r)
+    {
+        var sb = new StringBuilder("run,variant,seed,after_task,epoch,eval_task,metric,value\n");
+        foreach (var run in r.Runs.OrderBy(x => x.RunId))
+        {
+            foreach (var e in run.Evaluations)
+            {
+                sb.Append(s_inv, $"{run.RunId},{Csv(run.Group)},{run.Seed},{e.AfterTask},{e.Epoch},{e.EvalTask},{Csv(e.Metric)},{R(e.Value)}\n");
+            }
+        }
+
+        return sb.ToString();
+    }
+
+    private static string R(double v) => double.IsFinite(v) ? v.ToString("R", s_inv) : "";
+
+    private static string Csv(string text) =>
+        text.IndexOfAny([',', '"', '\n', '\r']) >= 0 ? "\"" + text.Replace("\"", "\"\"", StringComparison.Ordinal) + "\"" : text;
+}

@@ -1,0 +1,197 @@
+using System.Globalization;
+using System.Text.Json;
+using Dapper;
+
+namespace ForgetGate.Lab.Storage;
+
+/// <summary>Read side of the store: what reports, exports and <c>reproduce</c> need. Reads take no locks beyond SQLite's snapshot.</summary>
+internal sealed partial class RunStore
+{
+    public Task<SweepInfo?> FindSweepAsync(string idOrName, CancellationToken cancellationToken)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(idOrName);
+        string sql = """
+            SELECT id, name, spec_text AS SpecText, spec_hash AS SpecHash, created_at AS CreatedAt
+            FROM sweeps
+            WHERE id = @Id OR name = @Name
+            ORDER BY (id = @Id) DESC, id DESC
+            LIMIT 1
+            """;
+        long id = long.TryParse(idOrName, NumberStyles.None, CultureInfo.InvariantCulture, out long parsed) ? parsed : -1;
+        return WithConnectionAsync(connection =>
+            connection.QuerySingleOrDefaultAsync<SweepRow?>(new CommandDefinition(sql, new { Id = id, Name = idOrName }, cancellationToken: cancellationToken)), cancellationToken)
+            .ContinueWith(t => t.Result?.ToInfo(), cancellationToken, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+    }
+
+    public Task<SweepData> LoadSweepAsync(long sweepId, CancellationToken cancellationToken)
+    {
+        string sweepSql = """
+            SELECT id, name, spec_text AS SpecText, spec_hash AS SpecHash, created_at AS CreatedAt
+            FROM sweeps
+            WHERE id = @SweepId
+            """;
+        string runsSql = """
+            SELECT id, config_json AS ConfigJson, config_hash AS ConfigHash, variant, seed, status, attempt, error,
+                   started_at AS StartedAt, finished_at AS FinishedAt, code_version AS CodeVersion,
+                   environment, dataset_fingerprint AS DatasetFingerprint
+            FROM runs
+            WHERE sweep_id = @SweepId
+            ORDER BY id
+            """;
+        string evaluationsSql = """
+            SELECT e.run_id AS RunId, e.after_task AS AfterTask, e.epoch, e.eval_task AS EvalTask, e.metric, e.value
+            FROM evaluations e
+            JOIN runs r ON r.id = e.run_id
+            WHERE r.sweep_id = @SweepId
+            ORDER BY e.run_id, e.after_task, e.epoch, e.eval_task, e.metric
+            """;
+        string summariesSql = """
+            SELECT s.run_id AS RunId, s.metric, s.convention, s.value
+            FROM run_summaries s
+            JOIN runs r ON r.id = s.run_id
+            WHERE r.sweep_id = @SweepId
+            ORDER BY s.run_id, s.metric
+            """;
+        string gatesSql = """
+            SELECT g.run_id AS RunId, g.after_task AS AfterTask, g.layer, g.eval_task AS EvalTask, g.mean,
+                   g.frac_gt_0_9 AS FracGt09, g.frac_lt_0_1 AS FracLt01, g.histogram
+            FROM gate_telemetry g
+            JOIN runs r ON r.id = g.run_id
+            WHERE r.sweep_id = @SweepId
+            ORDER BY g.run_id, g.after_task, g.layer, g.eval_task
+            """;
+        string lossSql = """
+            SELECT c.run_id AS RunId, c.task, c.epoch, c.step, c.loss, c.samples_per_s AS SamplesPerSecond
+            FROM training_curves c
+            JOIN runs r ON r.id = c.run_id
+            WHERE r.sweep_id = @SweepId
+            ORDER BY c.run_id, c.task, c.epoch, c.step
+            """;
+        var args = new { SweepId = sweepId };
+        return WithConnectionAsync(async connection =>
+        {
+            CommandDefinition Q(string sql) => new(sql, args, cancellationToken: cancellationToken);
+            var sweep = (await connection.QuerySingleOrDefaultAsync<SweepRow>(Q(sweepSql)).ConfigureAwait(false))?.ToInfo()
+                ?? throw new InvalidOperationException(string.Create(CultureInfo.InvariantCulture, $"Sweep {sweepId} does not exist in '{Location}'."));
+            var runs = (await connection.QueryAsync<RunRow>(Q(runsSql)).ConfigureAwait(false))
+                .Select(r => new StoredRun(r.Id, r.ConfigJson, r.ConfigHash, r.Variant, r.Seed, r.Status, r.Attempt, r.Error, r.StartedAt, r.FinishedAt, r.CodeVersion, r.Environment, r.DatasetFingerprint))
+                .ToList();
+            var evaluations = (await connection.QueryAsync<EvaluationRow>(Q(evaluationsSql)).ConfigureAwait(false))
+                .Select(e => new StoredEvaluation(e.RunId, e.AfterTask, e.Epoch, e.EvalTask, e.Metric, e.Value)).ToList();
+            var summaries = (await connection.QueryAsync<SummaryRow>(Q(summariesSql)).ConfigureAwait(false))
+                .Select(x => new StoredSummary(x.RunId, x.Metric, x.Convention, x.Value)).ToList();
+            var gates = (await connection.QueryAsync<GateRow>(Q(gatesSql)).ConfigureAwait(false))
+                .Select(g => new StoredGate(g.RunId, g.AfterTask, g.Layer, g.EvalTask, g.Mean, g.FracGt09, g.FracLt01, JsonSerializer.Deserialize(g.Histogram, StorageJsonContext.Default.DoubleArray) ?? []))
+                .ToList();
+            var losses = (await connection.QueryAsync<LossRow>(Q(lossSql)).ConfigureAwait(false))
+                .Select(l => new StoredLoss(l.RunId, l.Task, l.Epoch, l.Step, l.Loss, l.SamplesPerSecond)).ToList();
+            return new SweepData(sweep, runs, evaluations, summaries, gates, losses);
+        }, cancellationToken);
+    }
+
+    // Dapper maps columns to settable properties with type conversion (SQLite INTEGER is Int64);
+    // positional records would need exact types, so rows land here first.
+    private sealed class SweepRow
+    {
+        public long Id { get; init; }
+
+        public string Name { get; init; } = "";
+
+        public string SpecText { get; init; } = "";
+
+        public string SpecHash { get; init; } = "";
+
+        public string CreatedAt { get; init; } = "";
+
+        public SweepInfo ToInfo() => new(Id, Name, SpecText, SpecHash, CreatedAt);
+    }
+
+    private sealed class RunRow
+    {
+        public long Id { get; init; }
+
+        public string ConfigJson { get; init; } = "";
+
+        public string ConfigHash { get; init; } = "";
+
+        public string? Variant { get; init; }
+
+        public long Seed { get; init; }
+
+        public string Status { get; init; } = "";
+
+        public long Attempt { get; init; }
+
+        public string? Error { get; init; }
+
+        public string? StartedAt { get; init; }
+
+        public string? FinishedAt { get; init; }
+
+        public string? CodeVersion { get; init; }
+
+        public string? Environment { get; init; }
+
+        public string? DatasetFingerprint { get; init; }
+    }
+
+    private sealed class EvaluationRow
+    {
+        public long RunId { get; init; }
+
+        public int AfterTask { get; init; }
+
+        public int Epoch { get; init; }
+
+        public int EvalTask { get; init; }
+
+        public string Metric { get; init; } = "";
+
+        public double Value { get; init; }
+    }
+
+    private sealed class SummaryRow
+    {
+        public long RunId { get; init; }
+
+        public string Metric { get; init; } = "";
+
+        public string Convention { get; init; } = "";
+
+        public double Value { get; init; }
+    }
+
+    private sealed class LossRow
+    {
+        public long RunId { get; init; }
+
+        public int Task { get; init; }
+
+        public int Epoch { get; init; }
+
+        public int Step { get; init; }
+
+        public double Loss { get; init; }
+
+        public double SamplesPerSecond { get; init; }
+    }
+
+    private sealed class GateRow
+    {
+        public long RunId { get; init; }
+
+        public int AfterTask { get; init; }
+
+        public int Layer { get; init; }
+
+        public int EvalTask { get; init; }
+
+        public double Mean { get; init; }
+
+        public double FracGt09 { get; init; }
+
+        public double FracLt01 { get; init; }
+
+        public string Histogram { get; init; } = "[]";
+    }
+}

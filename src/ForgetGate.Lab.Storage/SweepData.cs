@@ -1,0 +1,26 @@
+namespace ForgetGate.Lab.Storage;
+
+/// <summary>A sweep's identity.</summary>
+public sealed record SweepInfo(long Id, string Name, string SpecText, string SpecHash, string CreatedAt);
+
+/// <summary>One run as stored, with its provenance.</summary>
+public sealed record StoredRun(
+    long Id, string ConfigJson, string ConfigHash, string? Variant, long Seed, string Status, long Attempt, string? Error,
+    string? StartedAt, string? FinishedAt, string? CodeVersion, string? Environment, string? DatasetFingerprint);
+
+/// <summary>An evaluation row of a run.</summary>
+public sealed record StoredEvaluation(long RunId, int AfterTask, int Epoch, int EvalTask, string Metric, double Value);
+
+/// <summary>A summary metric of a run.</summary>
+public sealed record StoredSummary(long RunId, string Metric, string Convention, double Value);
+
+/// <summary>Gate telemetry of a run (histogram: 20 bin fractions over [0, 1]).</summary>
+public sealed record StoredGate(long RunId, int AfterTask, int Layer, int EvalTask, double Mean, double FracGt09, double FracLt01, IReadOnlyList<double> Histogram);
+
+/// <summary>A training-curve point of a run.</summary>
+public sealed record StoredLoss(long RunId, int Task, int Epoch, int Step, double Loss, double SamplesPerSecond);
+
+/// <summary>Everything stored for one sweep.</summary>
+public sealed record SweepData(
+    SweepInfo Sweep, IReadOnlyList<StoredRun> Runs, IReadOnlyList<StoredEvaluation> Evaluations, IReadOnlyList<StoredSummary> Summaries,
+    IReadOnlyList<StoredGate> Gates, IReadOnlyList<StoredLoss> Losses);
