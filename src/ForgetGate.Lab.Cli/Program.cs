@@ -10,6 +10,7 @@ internal static class Program
         var root = new RootCommand("ForgetGate.Lab: continual-learning experiments on LSTM-family networks.");
         root.Subcommands.Add(InfoCommand.Create());
         root.Subcommands.Add(BenchCommand.Create());
+        root.Subcommands.Add(PredictCommand.Create());
         return root.Parse(args).Invoke();
     }
 }

@@ -53,7 +53,7 @@ public static class Losses
         }
 
         double total = 0;
-        float invBatch = 1f / batch;
+        double invBatch = 1.0 / batch;
         for (int b = 0; b < batch; b++)
         {
             int label = labels[b];
@@ -106,24 +106,24 @@ public static class Losses
 
             if (withGradient)
             {
+                // p − 1 is formed in float64: for a confident correct prediction (p ≈ 1) a float32
+                // subtraction would lose most digits of the small gradient.
                 var grad = dLogits.Slice(b * classes, classes);
                 if (subset)
                 {
                     grad.Clear();
                     foreach (int c in allowedClasses)
                     {
-                        grad[c] = (float)(Math.Exp(row[c] - max - logSum) * invBatch);
+                        grad[c] = (float)((Math.Exp(row[c] - max - logSum) - (c == label ? 1.0 : 0.0)) * invBatch);
                     }
                 }
                 else
                 {
                     for (int c = 0; c < classes; c++)
                     {
-                        grad[c] = (float)(Math.Exp(row[c] - max - logSum) * invBatch);
+                        grad[c] = (float)((Math.Exp(row[c] - max - logSum) - (c == label ? 1.0 : 0.0)) * invBatch);
                     }
                 }
-
-                grad[label] -= invBatch;
             }
         }
 

@@ -104,4 +104,39 @@ public sealed class OptimizerTests
         Assert.Equal(0.3f, norm, 1e-7f);
         Assert.Equal(0.3f, a.Gradient[0]);
     }
+
+    [Fact]
+    public void Step_AfterWarmUp_AllocatesNothing()
+    {
+        var ps = new List<Parameter> { Make("a", new float[300], new float[300]), Make("b", new float[7], new float[7]) };
+        ps[0].Gradient.AsSpan().Fill(0.1f);
+        ps[1].Gradient.AsSpan().Fill(-0.2f);
+        IOptimizer[] optimizers = [new Adam(ps, weightDecay: 0.1f), new Sgd(ps, lr: 0.1f, momentum: 0.9f, nesterov: true), new Sgd(ps, lr: 0.1f)];
+        float[] logits = [0.5f, -1f, 2f, 0f, 0.25f, 1f];
+        var dLogits = new float[6];
+        int[] labels = [2, 0];
+        int[] allowed = [0, 2];
+        foreach (var opt in optimizers)
+        {
+            // Warm-up: the first calls JIT-compile (which allocates); later calls must not.
+            for (int i = 0; i < 2; i++)
+            {
+                opt.Step();
+                GradientClipping.ClipGlobalNorm(ps, 0.01f);
+                ForgetGate.Lab.Numerics.Losses.Losses.SoftmaxCrossEntropy(logits, labels, 2, 3, dLogits, allowed);
+                ForgetGate.Lab.Numerics.Losses.Losses.MeanSquaredError(logits, dLogits, dLogits);
+            }
+
+            long before = GC.GetAllocatedBytesForCurrentThread();
+            for (int i = 0; i < 10; i++)
+            {
+                opt.Step();
+                GradientClipping.ClipGlobalNorm(ps, 0.01f);
+                ForgetGate.Lab.Numerics.Losses.Losses.SoftmaxCrossEntropy(logits, labels, 2, 3, dLogits, allowed);
+                ForgetGate.Lab.Numerics.Losses.Losses.MeanSquaredError(logits, dLogits, dLogits);
+            }
+
+            Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+        }
+    }
 }

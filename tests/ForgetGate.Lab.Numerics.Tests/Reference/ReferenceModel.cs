@@ -449,6 +449,33 @@ internal sealed class ReferenceModel
         return dOut;
     }
 
+    /// <summary>
+    /// The effective forget gate of <paramref name="layer"/> at every (b, t, unit) of the last forward,
+    /// [B,T,H]: σ(f) for the LSTM family and cifg, z for gru, γ for ur-lstm (DESIGN.md §4, gate telemetry).
+    /// </summary>
+    public double[] ForgetGates(int layer)
+    {
+        int hdim = Config.Hidden, g = Config.Variant.GateCount();
+        var act = _act[layer];
+        var result = new double[_batch * _steps * hdim];
+        for (int bt = 0; bt < _batch * _steps; bt++)
+        {
+            for (int j = 0; j < hdim; j++)
+            {
+                int a = (bt * g * hdim) + j;
+                result[(bt * hdim) + j] = Config.Variant switch
+                {
+                    Variant.Cifg => act[a],
+                    Variant.Gru => act[a + hdim],
+                    Variant.UrLstm => (2 * act[a + hdim] * act[a]) + ((1 - (2 * act[a + hdim])) * act[a] * act[a]),
+                    _ => act[a + hdim],
+                };
+            }
+        }
+
+        return result;
+    }
+
     /// <summary>Mean softmax cross-entropy in float64; writes dLogits.</summary>
     public static double CrossEntropy(double[] logits, int[] labels, int batch, int classes, double[] dLogits)
     {

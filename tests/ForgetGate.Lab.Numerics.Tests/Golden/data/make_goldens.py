@@ -2,6 +2,10 @@
 """Golden files for ForgetGate.Lab's numeric engine, written by PyTorch 1.13 (Debian python3-torch).
 
 Run from anywhere:  /usr/bin/python3 make_goldens.py   (writes next to this script, deterministic)
+Reverse check (a checkpoint written by our C# code loads into PyTorch, strict names and shapes):
+    /usr/bin/python3 make_goldens.py --check CKPT.safetensors INPUT.safetensors LOGITS.safetensors
+  loads CKPT into the PyTorch model of its __metadata__, runs it on INPUT's 'input' and prints the
+  largest difference to LOGITS' 'logits' (e.g. the output of `forgetgate predict`).
 
 For each variant of DESIGN.md §4 and two shapes it writes
   ckpt_<variant>_l<L>.safetensors    the initial parameters as a model checkpoint (state_dict names of
@@ -51,6 +55,24 @@ def write_safetensors(path, tensors, metadata=None):
         f.write(text)
         for blob in blobs:
             f.write(blob)
+
+
+def read_safetensors(path):
+    """Inverse of write_safetensors (F32/F64/I32/I64); returns (tensors, metadata)."""
+    with open(path, "rb") as f:
+        data = f.read()
+    (n,) = struct.unpack("<Q", data[:8])
+    header = json.loads(data[8:8 + n])
+    metadata = header.pop("__metadata__", {})
+    inverse = {v[0]: (k, v[1]) for k, v in DTYPES.items()}
+    body = data[8 + n:]
+    tensors = {}
+    import numpy as np
+    for name, e in header.items():
+        begin, end = e["data_offsets"]
+        dtype, np_dtype = inverse[e["dtype"]]
+        tensors[name] = torch.from_numpy(np.frombuffer(body[begin:end], dtype=np_dtype).copy()).reshape(e["shape"]).to(dtype)
+    return tensors, metadata
 
 
 class ExplicitRNN(nn.Module):
@@ -201,7 +223,24 @@ def make_optim():
                       {"torch": torch.__version__, "clip_max_norm": "0.5", "noclip_max_norm": "1000000"})
 
 
+def check(ckpt_path, input_path, logits_path):
+    params, meta = read_safetensors(ckpt_path)
+    steps = read_safetensors(input_path)[0]["input"].shape[1]
+    net = Net(meta["variant"], int(meta["input_size"]), int(meta["hidden"]), int(meta["layers"]), int(meta["outputs"]), max(steps, 3))
+    net.load_state_dict(params, strict=True)
+    with torch.no_grad():
+        logits = net(read_safetensors(input_path)[0]["input"])
+    expected = read_safetensors(logits_path)[0]["logits"]
+    diff = (logits - expected).abs().max().item()
+    scale = expected.abs().max().item()
+    print(f"{ckpt_path}: loaded strictly into PyTorch {meta['variant']}; max |logit diff| {diff:.3g} (max |logit| {scale:.3g})")
+    return diff <= 1e-5 * max(scale, 1e-6)
+
+
 if __name__ == "__main__":
+    import sys
+    if len(sys.argv) == 5 and sys.argv[1] == "--check":
+        sys.exit(0 if check(*sys.argv[2:]) else 1)
     seed = 7
     for variant in ("lstm", "lstm-fb1", "cifg", "gru", "ur-lstm", "chrono"):
         seed += 1

@@ -52,7 +52,35 @@ public sealed class ModelVsGoldenTests
 
         foreach (var p in model.Parameters)
         {
-            NumericAssert.Close(golden.GetFloat32("adam5/" + p.Name, [.. p.Shape]), p.Value, Tolerance, $"{variant} adam5 {p.Name}");
+            AssertCloseAfterAdam(
+                golden.GetFloat32("adam5/" + p.Name, [.. p.Shape]),
+                p.Value,
+                golden.GetFloat32("grad/" + p.Name),
+                lr: 1e-2,
+                steps: 5,
+                $"{variant} adam5 {p.Name}");
+        }
+    }
+
+    /// <summary>
+    /// Adam normalises each element by its own √v, so an element's update error is about
+    /// lr·δg/(|g_j| + ε) per step, where δg ≈ Tolerance·max|g| is the gradient's rounding difference
+    /// (both sides float32). For ordinary elements this is far below Tolerance·max|p|; for an element
+    /// whose gradient is itself at rounding level (seen: |g_j| = 3e-8 with max|g| = 2e-3 in lstm-fb1's
+    /// second layer) the two float32 trajectories legitimately part by up to lr per step. The bound below is
+    /// that error model, capped at its trivial maximum steps·lr; every other element is held to Tolerance.
+    /// </summary>
+    private static void AssertCloseAfterAdam(float[] expected, float[] actual, float[] firstGradient, double lr, int steps, string what)
+    {
+        double pScale = Math.Max(1e-6, expected.Max(v => Math.Abs((double)v)));
+        double gScale = firstGradient.Max(v => Math.Abs((double)v));
+        for (int i = 0; i < expected.Length; i++)
+        {
+            double amplified = steps * lr * Math.Min(1, Tolerance * gScale / (Math.Abs(firstGradient[i]) + 1e-8));
+            double tolerance = (Tolerance * pScale) + amplified;
+            Assert.True(
+                Math.Abs(actual[i] - expected[i]) <= tolerance,
+                $"{what}[{i}]: {actual[i]:R} vs PyTorch {expected[i]:R} (gradient {firstGradient[i]:R}, tolerance {tolerance:G3}).");
         }
     }
 
