@@ -14,12 +14,21 @@ internal static class GateMath
     public static Vector256<float> Sigmoid(Vector256<float> x) =>
         Vector256<float>.One / (Vector256<float>.One + Exp(-x));
 
-    /// <summary>tanh(x) = 1 − 2 / (e^{2x} + 1); saturates to ±1 without NaN.</summary>
+    /// <summary>
+    /// tanh(x) = 1 − 2 / (e^{2x} + 1), saturating to ±1 without NaN; for |x| &lt; 0.3 (where that difference
+    /// cancels to an absolute error of ~1e-7) the Taylor series to x⁹ instead (truncation ≤ 6e-8 relative).
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector256<float> Tanh(Vector256<float> x)
     {
         var two = Vector256.Create(2f);
-        return Vector256<float>.One - (two / (Exp(x + x) + Vector256<float>.One));
+        var viaExp = Vector256<float>.One - (two / (Exp(x + x) + Vector256<float>.One));
+        var x2 = x * x;
+        var p = Fma(Vector256.Create(62f / 2835f), x2, Vector256.Create(-17f / 315f));
+        p = Fma(p, x2, Vector256.Create(2f / 15f));
+        p = Fma(p, x2, Vector256.Create(-1f / 3f));
+        var series = Fma(p * x2, x, x);
+        return Vector256.ConditionalSelect(Vector256.LessThan(Vector256.Abs(x), Vector256.Create(0.3f)), series, viaExp);
     }
 
     /// <summary>
@@ -56,6 +65,6 @@ internal static class GateMath
     /// <summary>Scalar σ with the same formula as the vector path.</summary>
     public static float Sigmoid(float x) => 1f / (1f + MathF.Exp(-x));
 
-    /// <summary>Scalar tanh with the same formula as the vector path.</summary>
-    public static float Tanh(float x) => 1f - (2f / (MathF.Exp(x + x) + 1f));
+    /// <summary>Scalar tanh (reference for tests and scalar callers).</summary>
+    public static float Tanh(float x) => MathF.Tanh(x);
 }

@@ -180,8 +180,12 @@ internal sealed class RecurrentLayer
         }
     }
 
-    /// <summary>The recurrent loop over all steps for the tiles [tile0, tile1) of one worker, input projection included.</summary>
-    public void ForwardSteps(float[] x, int xOffset, int batch, int steps, int tile0, int tile1, SpinBarrier barrier)
+    /// <summary>
+    /// The recurrent loop over all steps for batch rows [b0, b1) and tiles [tile0, tile1) of one worker, input
+    /// projection included. Workers that split the batch are independent (no barrier); workers that split the
+    /// tiles exchange h through <paramref name="barrier"/> once per step.
+    /// </summary>
+    public void ForwardSteps(float[] x, int xOffset, int batch, int steps, int b0, int b1, int tile0, int tile1, SpinBarrier? barrier)
     {
         int c0 = tile0 * G * U;
         int c1 = tile1 * G * U;
@@ -196,22 +200,24 @@ internal sealed class RecurrentLayer
         {
             int zOff = (t - 1) * rowZ;
             int hPrevOff = (t - 1) * rowH;
-            if (c1 > c0)
+            if (c1 > c0 && b1 > b0)
             {
                 // Input projection of this step right before the recurrent product, so Z_t is still in cache
                 // for the cell (one product for all steps would stream T·B·G·H floats through memory twice).
-                MatMul.Multiply(batch, Dp, x.AsSpan(xOffset + ((t - 1) * batch * Dp)), Dp, 1, WihT, c0, c1, Z.AsSpan(zOff, rowZ), Gh, accumulate: false, BiasX);
-                var hPrev = Hs.AsSpan(hPrevOff, rowH);
+                int m = b1 - b0;
+                var zt = Z.AsSpan(zOff + (b0 * Gh), m * Gh);
+                MatMul.Multiply(m, Dp, x.AsSpan(xOffset + ((((t - 1) * batch) + b0) * Dp)), Dp, 1, WihT, c0, c1, zt, Gh, accumulate: false, BiasX);
+                var hPrev = Hs.AsSpan(hPrevOff + (b0 * Hp), m * Hp);
                 if (IsGru)
                 {
-                    MatMul.Multiply(batch, Hp, hPrev, Hp, 1, WhhT, c0, c1, Hh.AsSpan(zOff, rowZ), Gh, accumulate: false, default);
+                    MatMul.Multiply(m, Hp, hPrev, Hp, 1, WhhT, c0, c1, Hh.AsSpan(zOff + (b0 * Gh), m * Gh), Gh, accumulate: false, default);
                 }
                 else
                 {
-                    MatMul.Multiply(batch, Hp, hPrev, Hp, 1, WhhT, c0, c1, Z.AsSpan(zOff, rowZ), Gh, accumulate: true, default);
+                    MatMul.Multiply(m, Hp, hPrev, Hp, 1, WhhT, c0, c1, zt, Gh, accumulate: true, default);
                 }
 
-                for (int b = 0; b < batch; b++)
+                for (int b = b0; b < b1; b++)
                 {
                     for (int tile = tile0; tile < tile1; tile++)
                     {
@@ -239,16 +245,16 @@ internal sealed class RecurrentLayer
                 }
             }
 
-            barrier.SignalAndWait();
+            barrier?.SignalAndWait();
         }
     }
 
     /// <summary>
-    /// Backward through time for the tiles [tile0, tile1) of one worker. dH [T·B, Hp] holds dL/dh_t from above
+    /// Backward through time for batch rows [b0, b1) and tiles [tile0, tile1) of one worker (barrier as in ForwardSteps). dH [T·B, Hp] holds dL/dh_t from above
     /// and is updated in place with the recurrent part; dC [B, Hp] is the carried dL/dc (zero on entry).
     /// Writes dZx (input side) and dZh (hidden side; the same array except for the GRU).
     /// </summary>
-    public void BackwardSteps(int batch, int steps, int tile0, int tile1, float[] dH, float[] dC, float[] dZx, float[] dZh, float[] scratch, SpinBarrier barrier)
+    public void BackwardSteps(int batch, int steps, int b0, int b1, int tile0, int tile1, float[] dH, float[] dC, float[] dZx, float[] dZh, float[] scratch, SpinBarrier? barrier)
     {
         int u0 = tile0 * U;
         int u1 = tile1 * U;
@@ -267,14 +273,15 @@ internal sealed class RecurrentLayer
         {
             int zOff = (t - 1) * rowZ;
             int dhOff = (t - 1) * rowH;
-            if (u1 > u0)
+            if (u1 > u0 && b1 > b0)
             {
                 if (t < steps)
                 {
-                    MatMul.Multiply(batch, Gh, dZh.AsSpan(t * rowZ, rowZ), Gh, 1, WhhPerm, u0, u1, dH.AsSpan(dhOff, rowH), Hp, accumulate: true, default);
+                    int m = b1 - b0;
+                    MatMul.Multiply(m, Gh, dZh.AsSpan((t * rowZ) + (b0 * Gh), m * Gh), Gh, 1, WhhPerm, u0, u1, dH.AsSpan(dhOff + (b0 * Hp), m * Hp), Hp, accumulate: true, default);
                 }
 
-                for (int b = 0; b < batch; b++)
+                for (int b = b0; b < b1; b++)
                 {
                     for (int tile = tile0; tile < tile1; tile++)
                     {
@@ -308,7 +315,7 @@ internal sealed class RecurrentLayer
                 }
             }
 
-            barrier.SignalAndWait();
+            barrier?.SignalAndWait();
         }
     }
 

@@ -374,6 +374,31 @@ public sealed class RecurrentModel : IDisposable
         }
     }
 
+    /// <summary>
+    /// A worker's share of the recurrent loop. With at least 16 batch rows per worker the batch is split: rows are
+    /// independent through time, so no barrier is needed at all and a descheduled worker stalls nobody. Otherwise
+    /// the hidden tiles are split and workers exchange h at a barrier each step. Either way every value is the same
+    /// chain of operations as on one thread, so results are bit-identical.
+    /// </summary>
+    private (int B0, int B1, int Tile0, int Tile1, SpinBarrier? Barrier) Share(RecurrentLayer layer, int worker, int workers)
+    {
+        if (workers == 1)
+        {
+            return (0, _batch, 0, layer.Tiles, null);
+        }
+
+        if (_batch >= 16 * workers)
+        {
+            int b0 = (int)((long)_batch * worker / workers);
+            int b1 = (int)((long)_batch * (worker + 1) / workers);
+            return (b0, b1, 0, layer.Tiles, null);
+        }
+
+        int t0 = (int)((long)layer.Tiles * worker / workers);
+        int t1 = (int)((long)layer.Tiles * (worker + 1) / workers);
+        return (0, _batch, t0, t1, _barrier);
+    }
+
     private void Dispatch()
     {
         // One worker needs no hand-off (and the placeholder pool's Run allocates a closure on every call).
@@ -430,15 +455,15 @@ public sealed class RecurrentModel : IDisposable
             {
                 case WorkMode.ForwardSteps:
                     {
-                        var (t0, t1) = Split(layer.Tiles, worker, workers);
-                        layer.ForwardSteps(x, xOffset, m._batch, m._steps, t0, t1, m._barrier);
+                        var (b0, b1, t0, t1, barrier) = m.Share(layer, worker, workers);
+                        layer.ForwardSteps(x, xOffset, m._batch, m._steps, b0, b1, t0, t1, barrier);
                         break;
                     }
 
                 case WorkMode.BackwardSteps:
                     {
-                        var (t0, t1) = Split(layer.Tiles, worker, workers);
-                        layer.BackwardSteps(m._batch, m._steps, t0, t1, m._dH, m._dC, m._dZx, m._dZh, m._scratch, m._barrier);
+                        var (b0, b1, t0, t1, barrier) = m.Share(layer, worker, workers);
+                        layer.BackwardSteps(m._batch, m._steps, b0, b1, t0, t1, m._dH, m._dC, m._dZx, m._dZh, m._scratch, barrier);
                         break;
                     }
 
