@@ -16,6 +16,7 @@ internal static class Program
         root.Subcommands.Add(PredictCommand.Create());
         root.Subcommands.Add(RunCommand.Create());
         root.Subcommands.Add(ReportCommand.Create());
+        root.Subcommands.Add(DataCommand.Create());
         return root.Parse(args).Invoke();
     }
 }
