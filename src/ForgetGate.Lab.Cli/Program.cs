@@ -17,6 +17,7 @@ internal static class Program
         root.Subcommands.Add(RunCommand.Create());
         root.Subcommands.Add(ReportCommand.Create());
         root.Subcommands.Add(DataCommand.Create());
+        root.Subcommands.Add(SpecCommand.Create());
         return root.Parse(args).Invoke();
     }
 }
