@@ -18,6 +18,7 @@ internal static class Program
         root.Subcommands.Add(ReportCommand.Create());
         root.Subcommands.Add(DataCommand.Create());
         root.Subcommands.Add(SpecCommand.Create());
+        root.Subcommands.Add(ReproduceCommand.Create());
         return root.Parse(args).Invoke();
     }
 }

@@ -1,9 +1,22 @@
 using BenchmarkDotNet.Running;
+using ForgetGate.Lab.Benchmarks.Gemm;
 
 namespace ForgetGate.Lab.Benchmarks;
 
-/// <summary>Entry point: <c>dotnet run -c Release --project tests/ForgetGate.Lab.Benchmarks -- --filter '*'</c>.</summary>
+/// <summary>
+/// Entry point. <c>-- gemm</c>: our GEMM next to OpenBLAS on the LSTM shapes (plain figures);
+/// otherwise BenchmarkDotNet, e.g. <c>-- --filter '*'</c>.
+/// </summary>
 internal static class Program
 {
-    private static void Main(string[] args) => BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
+    private static void Main(string[] args)
+    {
+        if (args is ["gemm", ..])
+        {
+            GemmVersusOpenBlas.Run();
+            return;
+        }
+
+        BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
+    }
 }

@@ -1,13 +1,29 @@
+using ForgetGate.Lab.Numerics.Kernels;
+using ForgetGate.Lab.Numerics.Threading;
+
 namespace ForgetGate.Lab.Numerics.Linalg;
 
 /// <summary>Single-precision general matrix multiply on row-major spans.</summary>
+/// <remarks>
+/// op(B) is packed into 16-column panels (pooled per thread) and multiplied by the engine's register-blocked
+/// kernel (<see cref="MatMul"/>): every element of the product is one in-order FMA chain over k, and threads
+/// split the output by column panels only, never k, so results are bit-identical for any thread count.
+/// </remarks>
 public static class Gemm
 {
+    [ThreadStatic]
+    private static float[]? t_panels;
+
+    [ThreadStatic]
+    private static float[]? t_product;
+
+    [ThreadStatic]
+    private static Work? t_work;
+
     /// <summary>
     /// C[m,n] = alpha · op(A) · op(B) + beta · C, all row-major.
     /// op(A) is [m,k]: A is stored [m,k] (lda ≥ k) or, with <paramref name="transA"/>, [k,m] (lda ≥ m).
     /// op(B) is [k,n]: B is stored [k,n] (ldb ≥ n) or, with <paramref name="transB"/>, [n,k] (ldb ≥ k).
-    /// Work is split by output tiles only, so results are bit-identical for any thread count.
     /// When beta is 0, C is not read (NaNs in C do not propagate).
     /// </summary>
     public static void Multiply(
@@ -15,23 +31,192 @@ public static class Gemm
         float alpha, ReadOnlySpan<float> a, int lda,
         ReadOnlySpan<float> b, int ldb,
         float beta, Span<float> c, int ldc,
-        Threading.ComputePool? pool = null)
+        ComputePool? pool = null)
     {
-        // Placeholder reference implementation; replaced by the packed, blocked kernel.
-        for (int i = 0; i < m; i++)
+        Check(transA, m, k, a, lda, nameof(a), nameof(lda));
+        Check(transB, k, n, b, ldb, nameof(b), nameof(ldb));
+        if (m < 0 || n < 0 || k < 0)
         {
-            for (int j = 0; j < n; j++)
+            ThrowHelper.ThrowArgumentOutOfRange(m < 0 ? nameof(m) : n < 0 ? nameof(n) : nameof(k), Math.Min(m, Math.Min(n, k)), "Dimensions must not be negative.");
+        }
+
+        if (m == 0 || n == 0)
+        {
+            return;
+        }
+
+        if (ldc < n)
+        {
+            ThrowHelper.ThrowArgument($"ldc ({ldc}) must be at least n ({n}).", nameof(ldc));
+        }
+
+        if (c.Length < ((long)(m - 1) * ldc) + n)
+        {
+            ThrowHelper.ThrowDestinationTooShort(nameof(c));
+        }
+
+        if (k == 0 || alpha == 0f)
+        {
+            Scale(c, m, 0, n, ldc, beta);
+            return;
+        }
+
+        var panels = Buffer(ref t_panels, Panels.Length(k, n));
+        PackB(transB, k, n, b, ldb, panels);
+        bool direct = alpha == 1f && beta == 0f;
+        var product = direct ? null : Buffer(ref t_product, m * n);
+        var work = t_work ??= new Work();
+        work.Set(transA, m, n, k, alpha, beta, ldc, panels, product, lda);
+        unsafe
+        {
+            fixed (float* ap = a)
+            fixed (float* cp = c)
             {
-                float sum = 0f;
-                for (int p = 0; p < k; p++)
+                work.A = ap;
+                work.ALength = a.Length;
+                work.C = cp;
+                work.CLength = c.Length;
+                var p = pool ?? ComputePool.SingleThreaded;
+                if (p.Threads == 1 || (long)m * n * k < 32_768)
                 {
-                    float av = transA == Transpose.No ? a[(i * lda) + p] : a[(p * lda) + i];
-                    float bv = transB == Transpose.No ? b[(p * ldb) + j] : b[(j * ldb) + p];
-                    sum = MathF.FusedMultiplyAdd(av, bv, sum);
+                    work.Execute(0, 1);
+                }
+                else
+                {
+                    p.Run(work);
                 }
 
-                ref float cij = ref c[(i * ldc) + j];
-                cij = beta == 0f ? alpha * sum : (alpha * sum) + (beta * cij);
+                work.A = null;
+                work.C = null;
+            }
+        }
+    }
+
+    /// <summary>Packs op(B) [k, n] into 16-column panels.</summary>
+    internal static void PackB(Transpose transB, int k, int n, ReadOnlySpan<float> b, int ldb, Span<float> panels)
+    {
+        if (transB == Transpose.No)
+        {
+            Panels.Pack(b, ldb, k, n, 0, k, panels);
+            return;
+        }
+
+        // op(B)[p, j] = B[j, p]: walk B's rows (contiguous in p) and scatter into the panel of column j.
+        int strips = (n + Panels.Width - 1) / Panels.Width;
+        panels[..(strips * k * Panels.Width)].Clear();
+        for (int j = 0; j < n; j++)
+        {
+            var row = b.Slice(j * ldb, k);
+            int baseIndex = ((j / Panels.Width) * k * Panels.Width) + (j % Panels.Width);
+            for (int p = 0; p < k; p++)
+            {
+                panels[baseIndex + (p * Panels.Width)] = row[p];
+            }
+        }
+    }
+
+    /// <summary>C[i, j0..j1) = beta · C (beta = 0 writes zeros without reading C).</summary>
+    private static void Scale(Span<float> c, int m, int j0, int j1, int ldc, float beta)
+    {
+        for (int i = 0; i < m; i++)
+        {
+            var row = c.Slice((i * ldc) + j0, j1 - j0);
+            if (beta == 0f)
+            {
+                row.Clear();
+            }
+            else if (beta != 1f)
+            {
+                for (int j = 0; j < row.Length; j++)
+                {
+                    row[j] *= beta;
+                }
+            }
+        }
+    }
+
+    private static void Check(Transpose trans, int rows, int cols, ReadOnlySpan<float> x, int ld, string name, string ldName)
+    {
+        // Stored shape: [rows, cols] as is, or [cols, rows] transposed.
+        int storedRows = trans == Transpose.No ? rows : cols;
+        int storedCols = trans == Transpose.No ? cols : rows;
+        if (storedRows <= 0 || storedCols <= 0)
+        {
+            return;
+        }
+
+        if (ld < storedCols)
+        {
+            ThrowHelper.ThrowArgument($"{ldName} ({ld}) must be at least {storedCols}.", ldName);
+        }
+
+        if (x.Length < ((long)(storedRows - 1) * ld) + storedCols)
+        {
+            ThrowHelper.ThrowArgument($"{name} holds {x.Length} values; a [{storedRows}, {storedCols}] matrix with leading dimension {ld} needs {((long)(storedRows - 1) * ld) + storedCols}.", name);
+        }
+    }
+
+    private static float[] Buffer(ref float[]? slot, int length)
+    {
+        if (slot is null || slot.Length < length)
+        {
+            slot = new float[Math.Max(length, 16)];
+        }
+
+        return slot;
+    }
+
+    /// <summary>One product, split across workers by 16-column panels; reused per calling thread.</summary>
+    private sealed unsafe class Work : IParallelWork
+    {
+        private Transpose _transA;
+        private int _m, _n, _k, _lda, _ldc;
+        private float _alpha, _beta;
+        private float[] _panels = [];
+        private float[]? _product;
+
+        public float* A { get; set; }
+
+        public int ALength { get; set; }
+
+        public float* C { get; set; }
+
+        public int CLength { get; set; }
+
+        public void Set(Transpose transA, int m, int n, int k, float alpha, float beta, int ldc, float[] panels, float[]? product, int lda)
+        {
+            (_transA, _m, _n, _k, _alpha, _beta, _ldc, _panels, _product, _lda) = (transA, m, n, k, alpha, beta, ldc, panels, product, lda);
+        }
+
+        public void Execute(int worker, int workers)
+        {
+            int strips = (_n + Panels.Width - 1) / Panels.Width;
+            int s0 = strips * worker / workers, s1 = strips * (worker + 1) / workers;
+            int j0 = s0 * Panels.Width, j1 = Math.Min(_n, s1 * Panels.Width);
+            if (j0 >= j1)
+            {
+                return;
+            }
+
+            var a = new ReadOnlySpan<float>(A, ALength);
+            var c = new Span<float>(C, CLength);
+            int aRow = _transA == Transpose.No ? _lda : 1;
+            int aCol = _transA == Transpose.No ? 1 : _lda;
+            if (_product is null)
+            {
+                MatMul.Multiply(_m, _k, a, aRow, aCol, _panels, j0, j1, c, _ldc, accumulate: false, bias: default);
+                return;
+            }
+
+            MatMul.Multiply(_m, _k, a, aRow, aCol, _panels, j0, j1, _product, _n, accumulate: false, bias: default);
+            for (int i = 0; i < _m; i++)
+            {
+                var p = _product.AsSpan((i * _n) + j0, j1 - j0);
+                var row = c.Slice((i * _ldc) + j0, j1 - j0);
+                for (int j = 0; j < row.Length; j++)
+                {
+                    row[j] = _beta == 0f ? _alpha * p[j] : MathF.FusedMultiplyAdd(_alpha, p[j], _beta * row[j]);
+                }
             }
         }
     }
