@@ -18,7 +18,7 @@ internal static class InfoCommand
             Console.WriteLine(string.Create(inv, $"os           {RuntimeInformation.OSDescription} {RuntimeInformation.OSArchitecture}"));
             Console.WriteLine(string.Create(inv, $"cores        {Environment.ProcessorCount}"));
             Console.WriteLine(string.Create(inv, $"vector256    {Vector256.IsHardwareAccelerated}"));
-            Console.WriteLine(string.Create(inv, $"vector512    {Vector512.IsHardwareAccelerated}"));
+            Console.WriteLine(string.Create(inv, $"vector512    {Vector512.IsHardwareAccelerated} (runtime preference); AVX-512 ISA {System.Runtime.Intrinsics.X86.Avx512F.IsSupported} (used by the product kernel)"));
             return 0;
         });
         return command;
