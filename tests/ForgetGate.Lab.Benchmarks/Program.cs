@@ -4,7 +4,7 @@ using ForgetGate.Lab.Benchmarks.Gemm;
 namespace ForgetGate.Lab.Benchmarks;
 
 /// <summary>
-/// Entry point. <c>-- gemm</c>: our GEMM next to OpenBLAS on the LSTM shapes (plain figures);
+/// Entry point. <c>-- gemm</c>: our GEMM next to OpenBLAS on the LSTM shapes; <c>-- data</c>: batch assembly;
 /// otherwise BenchmarkDotNet, e.g. <c>-- --filter '*'</c>.
 /// </summary>
 internal static class Program
@@ -14,6 +14,12 @@ internal static class Program
         if (args is ["gemm", ..])
         {
             GemmVersusOpenBlas.Run();
+            return;
+        }
+
+        if (args is ["data", ..])
+        {
+            Data.BatchAssembly.Run();
             return;
         }
 

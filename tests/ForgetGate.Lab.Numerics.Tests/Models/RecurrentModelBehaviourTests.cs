@@ -62,11 +62,22 @@ public sealed class RecurrentModelBehaviourTests
 
     [Theory]
     [MemberData(nameof(AllVariants))]
-    public void TrainingStep_AfterWarmUp_AllocatesNothing(string variant)
+    public void TrainingStep_AfterWarmUp_AllocatesNothing(string variant) => AssertNoAllocation(variant, threads: 1, batch: 9);
+
+    [Theory]
+    [MemberData(nameof(AllVariants))]
+    public void TrainingStep_TwoThreads_AllocatesNothing(string variant)
     {
-        const int batch = 9;
+        // Batch 9: workers split the hidden units and meet at a barrier every step; batch 40: they split the batch.
+        AssertNoAllocation(variant, threads: 2, batch: 9);
+        AssertNoAllocation(variant, threads: 2, batch: 40);
+    }
+
+    private static void AssertNoAllocation(string variant, int threads, int batch)
+    {
         const int steps = 6;
-        using var model = ModelTestData.Create(Variants.Parse(variant), 5, 21, 2, 3, steps);
+        using var pool = new ComputePool(threads);
+        using var model = ModelTestData.Create(Variants.Parse(variant), 5, 21, 2, 3, steps, pool);
         var x = ModelTestData.Input(batch, steps, 5);
         var d = ModelTestData.Input(batch, 1, 3, "dOut");
         var y = new float[batch * 3];
