@@ -19,6 +19,10 @@ internal static class Program
         root.Subcommands.Add(DataCommand.Create());
         root.Subcommands.Add(SpecCommand.Create());
         root.Subcommands.Add(ReproduceCommand.Create());
+        root.Subcommands.Add(ManageCommands.Cancel());
+        root.Subcommands.Add(ManageCommands.Retry());
+        root.Subcommands.Add(ManageCommands.Export());
+        root.Subcommands.Add(ManageCommands.Compare());
         return root.Parse(args).Invoke();
     }
 }

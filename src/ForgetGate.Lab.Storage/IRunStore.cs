@@ -42,6 +42,9 @@ public interface IRunStore
     /// <summary>Requests cancellation: a queued run is cancelled at once, a running one at its next heartbeat.</summary>
     Task<bool> RequestCancelAsync(long runId, CancellationToken cancellationToken);
 
+    /// <summary>Queues a failed or cancelled run again with fresh attempts; false when it is not failed or cancelled.</summary>
+    Task<bool> RetryAsync(long runId, CancellationToken cancellationToken);
+
     /// <summary>The fenced writer an executor uses for a claimed run.</summary>
     IRunSink OpenSink(ClaimedRun run);
 

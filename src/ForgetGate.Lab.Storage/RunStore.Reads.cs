@@ -23,6 +23,20 @@ internal sealed partial class RunStore
             .ContinueWith(t => t.Result?.ToInfo(), cancellationToken, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
     }
 
+    public Task<bool> RetryAsync(long runId, CancellationToken cancellationToken)
+    {
+        // Checkpoints are kept: a retried run resumes from its last one, like a rescued run.
+        string sql = """
+            UPDATE runs
+            SET status = 'queued', attempt = 0, error = NULL, cancel_requested = 0,
+                lease_token = NULL, lease_owner = NULL, lease_expires_at = NULL, finished_at = NULL
+            WHERE id = @RunId
+              AND status IN ('failed', 'cancelled')
+            """;
+        return WithConnectionAsync(async connection =>
+            await connection.ExecuteAsync(new CommandDefinition(sql, new { RunId = runId }, cancellationToken: cancellationToken)).ConfigureAwait(false) == 1, cancellationToken);
+    }
+
     public Task<SweepData> LoadSweepAsync(long sweepId, CancellationToken cancellationToken)
     {
         string sweepSql = """

@@ -1,0 +1,87 @@
+using System.Diagnostics;
+
+namespace ForgetGate.Lab.Cli.Tests.Commands;
+
+/// <summary>The user's path through the real <c>forgetgate</c> process: run a tiny spec on real Fashion-MNIST, report, reproduce, manage.</summary>
+public sealed class EndToEndTests : IDisposable
+{
+    private readonly string _dir = Directory.CreateTempSubdirectory("fg-e2e-").FullName;
+
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
+
+    private (int Code, string Out, string Err) Forgetgate(params string[] args)
+    {
+        var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = _dir };
+        psi.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "forgetgate.dll"));
+        foreach (var a in args)
+        {
+            psi.ArgumentList.Add(a);
+        }
+
+        psi.Environment.Remove("FORGETGATE_DB");
+        using var p = Process.Start(psi)!;
+        var stdout = p.StandardOutput.ReadToEndAsync();
+        var stderr = p.StandardError.ReadToEndAsync();
+        Assert.True(p.WaitForExit(180_000), $"forgetgate {string.Join(' ', args)} did not finish in 180 s");
+        return (p.ExitCode, stdout.Result, stderr.Result);
+    }
+
+    [Fact]
+    public void Run_TinySpec_TrainsReportsAndReproducesBitForBit()
+    {
+        string spec = Path.Combine(_dir, "tiny.yaml");
+        File.WriteAllText(spec, """
+            name: tiny
+            scenario:
+              kind: permuted
+              tasks: 2
+              train_per_task: 300
+              test_per_task: 100
+            model:
+              variant: [lstm, gru]
+              hidden: 16
+            training:
+              batch_size: 50
+            """);
+        string db = Path.Combine(_dir, "results", "fg.db");
+        Directory.CreateDirectory(Path.GetDirectoryName(db)!);
+
+        var run = Forgetgate("run", spec, "--db", db, "--threads", "2");
+        Assert.True(run.Code == 0, run.Out + run.Err);
+        Assert.Contains("2 run(s); 2 newly queued", run.Out, StringComparison.Ordinal);
+        string html = Path.Combine(_dir, "results", "tiny", "report.html");
+        Assert.Contains($"report: {html}", run.Out, StringComparison.Ordinal);
+        Assert.Contains("forgets least", File.ReadAllText(html), StringComparison.Ordinal);
+
+        // Re-running is cheap: both runs are already done in this sweep.
+        var again = Forgetgate("run", spec, "--db", db);
+        Assert.Equal(0, again.Code);
+        Assert.Contains("0 newly queued, 2 already in this sweep", again.Out, StringComparison.Ordinal);
+
+        // Reproduce with a different thread count: every evaluation row identical.
+        var reproduce = Forgetgate("reproduce", "1", "--db", db, "--threads", "1");
+        Assert.True(reproduce.Code == 0, reproduce.Out + reproduce.Err);
+        Assert.Contains("bit-identical to the stored run.", reproduce.Out, StringComparison.Ordinal);
+
+        var export = Forgetgate("export", "tiny", "--db", db, "--out", Path.Combine(_dir, "csv"));
+        Assert.Equal(0, export.Code);
+        var rows = File.ReadAllLines(Path.Combine(_dir, "csv", "evaluations.csv"));
+        Assert.Equal(1 + (2 * (1 + 2) * 2 * 2), rows.Length); // header + runs × (baseline + 2 tasks) × 2 eval tasks × 2 metrics
+
+        Assert.Equal(1, Forgetgate("retry", "1", "--db", db).Code); // succeeded runs are not retried
+        Assert.Equal(2, Forgetgate("cancel", "99", "--db", db).Code);
+    }
+
+    [Fact]
+    public void Run_BadSpec_ExitsTwoNamingTheFieldAndQueuesNothing()
+    {
+        string spec = Path.Combine(_dir, "bad.yaml");
+        File.WriteAllText(spec, "name: bad\nmodel:\n  variant: lstn\n");
+        string db = Path.Combine(_dir, "fg.db");
+        var run = Forgetgate("run", spec, "--db", db);
+        Assert.Equal(2, run.Code);
+        Assert.Contains("bad.yaml:3: model.variant: 'lstn' is not allowed", run.Err, StringComparison.Ordinal);
+        Assert.Contains("did you mean 'lstm'", run.Err, StringComparison.Ordinal);
+        Assert.False(File.Exists(db), "a bad spec must not even create the database");
+    }
+}
