@@ -5,14 +5,20 @@ namespace ForgetGate.Lab.Reporting;
 /// <summary>What the renderers show, computed once from the model: per-group matrices, curves and metric intervals.</summary>
 internal sealed class ReportAnalysis
 {
-    public static readonly (string Name, string Label, bool HigherIsBetter)[] Metrics =
+    private static readonly (string Name, string Label, bool HigherIsBetter)[] s_core =
     [
         ("acc", "ACC", true), ("bwt", "BWT", true), ("fwt", "FWT", true), ("forgetting", "Forgetting", false), ("learning_accuracy", "Learning acc.", true),
     ];
 
+    /// <summary>The metrics shown; intransigence joins them when a run has a cumulative counterpart in the sweep.</summary>
+    public IReadOnlyList<(string Name, string Label, bool HigherIsBetter)> Metrics { get; }
+
     public ReportAnalysis(SweepReport report)
     {
         Report = report;
+        Metrics = report.Runs.Any(r => r.Summary.Any(m => m.Name == "intransigence"))
+            ? [.. s_core, ("intransigence", "Intransigence", false)]
+            : s_core;
         ScoreMetric = report.IsRegression ? "score" : "accuracy";
         Groups = report.Runs.Where(r => r.Status == "succeeded").GroupBy(r => r.Group).OrderBy(g => g.Key, StringComparer.Ordinal)
             .Select(g => new Group(g.Key, g.OrderBy(r => r.Seed).ThenBy(r => r.RunId).ToList())).ToList();

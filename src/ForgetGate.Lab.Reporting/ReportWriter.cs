@@ -23,7 +23,7 @@ public static class ReportWriter
 
         files["report.html"] = Html(a, figures);
         files["report.md"] = Markdown(a, figures);
-        files["runs.csv"] = RunsCsv(report);
+        files["runs.csv"] = RunsCsv(a);
         files["evaluations.csv"] = EvaluationsCsv(report);
         return files;
     }
@@ -66,7 +66,7 @@ public static class ReportWriter
             list.Add(($"curves-{i}.svg", Curves($"{g.Name}: {valueLabel} on each task through training", labels, curves, yLow, yHigh, valueLabel, boundaries)));
         }
 
-        foreach (var (name, label, higher) in ReportAnalysis.Metrics)
+        foreach (var (name, label, higher) in a.Metrics)
         {
             var bars = a.Groups.Select(g => (g.Name, a.Intervals[g.Name][name].Mean, a.Intervals[g.Name][name].HalfWidth)).ToList();
             int best = a.Groups.ToList().FindIndex(g => g.Name == a.Best[name]);
@@ -116,7 +116,7 @@ public static class ReportWriter
         sb.Append(s_inv, $"<p>{r.Runs.Count} run(s), grouped by <b>{E(r.GroupBy)}</b>; {r.TaskNames.Count} tasks; {(r.IsRegression ? "regression (score = −MSE; figures show MSE)" : "classification (accuracy)")}. Spec SHA-256 <code>{E(r.SpecHash)}</code>. Generated {E(r.GeneratedAt.ToString("u", s_inv))}.</p>");
         sb.Append("<p class=\"headline\">").Append(E(a.Headline())).Append("</p>");
         sb.Append("<h2>Comparison</h2><table><tr><th>").Append(E(r.GroupBy)).Append("</th><th>runs</th>");
-        foreach (var m in ReportAnalysis.Metrics)
+        foreach (var m in a.Metrics)
         {
             sb.Append("<th>").Append(E(m.Label)).Append(m.HigherIsBetter ? " ↑" : " ↓").Append("</th>");
         }
@@ -125,7 +125,7 @@ public static class ReportWriter
         foreach (var g in a.Groups)
         {
             sb.Append("<tr><td>").Append(E(g.Name)).Append("</td><td>").Append(g.Runs.Count.ToString(s_inv)).Append("</td>");
-            foreach (var m in ReportAnalysis.Metrics)
+            foreach (var m in a.Metrics)
             {
                 sb.Append(a.Best[m.Name] == g.Name ? "<td class=\"best\">" : "<td>").Append(E(Interval(a, g.Name, m.Name))).Append("</td>");
             }
@@ -181,12 +181,12 @@ public static class ReportWriter
         var r = a.Report;
         var sb = new StringBuilder();
         sb.Append(s_inv, $"# {r.SweepName}\n\n{r.Runs.Count} run(s) grouped by {r.GroupBy}; {r.TaskNames.Count} tasks; spec SHA-256 `{r.SpecHash}`.\n\n**{a.Headline()}**\n\n");
-        sb.Append("| ").Append(r.GroupBy).Append(" | runs | ").Append(string.Join(" | ", ReportAnalysis.Metrics.Select(m => m.Label + (m.HigherIsBetter ? " ↑" : " ↓")))).Append(" |\n|");
-        sb.Append(string.Concat(Enumerable.Repeat("---|", ReportAnalysis.Metrics.Length + 2))).Append('\n');
+        sb.Append("| ").Append(r.GroupBy).Append(" | runs | ").Append(string.Join(" | ", a.Metrics.Select(m => m.Label + (m.HigherIsBetter ? " ↑" : " ↓")))).Append(" |\n|");
+        sb.Append(string.Concat(Enumerable.Repeat("---|", a.Metrics.Count + 2))).Append('\n');
         foreach (var g in a.Groups)
         {
             sb.Append("| ").Append(g.Name).Append(" | ").Append(g.Runs.Count.ToString(s_inv)).Append(" | ");
-            sb.Append(string.Join(" | ", ReportAnalysis.Metrics.Select(m => (a.Best[m.Name] == g.Name ? "**" : "") + Interval(a, g.Name, m.Name) + (a.Best[m.Name] == g.Name ? "**" : "")))).Append(" |\n");
+            sb.Append(string.Join(" | ", a.Metrics.Select(m => (a.Best[m.Name] == g.Name ? "**" : "") + Interval(a, g.Name, m.Name) + (a.Best[m.Name] == g.Name ? "**" : "")))).Append(" |\n");
         }
 
         sb.Append("\nMean ± 95% CI over seeds (t-distribution). Forgetting: Chaudhry et al. 2018 (final row excluded from the max); BWT divides by T−1.\n\n## Figures\n\n");
@@ -198,9 +198,10 @@ public static class ReportWriter
         return sb.ToString();
     }
 
-    private static string RunsCsv(SweepReport r)
+    private static string RunsCsv(ReportAnalysis a)
     {
-        var metrics = ReportAnalysis.Metrics.Select(m => m.Name).ToList();
+        var r = a.Report;
+        var metrics = a.Metrics.Select(m => m.Name).ToList();
         var sb = new StringBuilder("run,").Append(Csv(r.GroupBy)).Append(",seed,status,config_hash,wall_seconds,train_samples_per_s,").Append(string.Join(",", metrics)).Append('\n');
         foreach (var run in r.Runs.OrderBy(x => x.RunId))
         {

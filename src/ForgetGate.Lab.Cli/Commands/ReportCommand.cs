@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
 using System.Text.Json;
+using ForgetGate.Lab.Core.Metrics;
 using ForgetGate.Lab.Reporting;
 using ForgetGate.Lab.Storage;
 
@@ -40,12 +41,13 @@ internal static class ReportCommand
     /// <summary>Builds the report model from the stored rows and writes it; returns the path of report.html.</summary>
     internal static string WriteReport(SweepData data, string folder) => ReportWriter.Write(ToModel(data, DateTimeOffset.UtcNow), folder);
 
-    /// <summary>The report model of a sweep. Runs are grouped by every config field that varies across the sweep except the seed.</summary>
+    /// <summary>The report model of a sweep. Runs are grouped by every config field that every run has and that varies, except the seed.</summary>
     internal static SweepReport ToModel(SweepData data, DateTimeOffset generatedAt)
     {
         var flat = data.Runs.ToDictionary(r => r.Id, r => Flatten(r.ConfigJson));
+        // Fields present in only some runs (replay's buffer_size) follow from one that varies (strategy.kind).
         var varying = flat.Values.SelectMany(f => f.Keys).Distinct(StringComparer.Ordinal)
-            .Where(k => k != "seed" && flat.Values.Select(f => f.GetValueOrDefault(k, "")).Distinct(StringComparer.Ordinal).Count() > 1)
+            .Where(k => k != "seed" && flat.Values.All(f => f.ContainsKey(k)) && flat.Values.Select(f => f[k]).Distinct(StringComparer.Ordinal).Count() > 1)
             .OrderBy(k => k == "model.variant" ? 0 : 1).ThenBy(k => k, StringComparer.Ordinal).ToList();
         if (varying.Count == 0)
         {
@@ -58,10 +60,20 @@ internal static class ReportCommand
         var evaluations = data.Evaluations.ToLookup(e => e.RunId);
         var gates = data.Gates.ToLookup(g => g.RunId);
         var losses = data.Losses.ToLookup(l => l.RunId);
+        // Intransigence pairs each run with the cumulative run of the same point: same config but for strategy.*.
+        string scoreMetric = regression ? "score" : "accuracy";
+        var cumulative = data.Runs.Where(r => r.Status == "succeeded" && flat[r.Id].GetValueOrDefault("strategy.kind") == "cumulative")
+            .GroupBy(r => PointKey(flat[r.Id])).ToDictionary(g => g.Key, g => g.First().Id, StringComparer.Ordinal);
         var runs = data.Runs.Select(r =>
         {
             var f = flat[r.Id];
             var summary = summaries[r.Id].ToList();
+            if (f.GetValueOrDefault("strategy.kind") != "cumulative" && cumulative.TryGetValue(PointKey(f), out long jointId)
+                && Matrix(evaluations[r.Id], scoreMetric, tasks) is { } own && Matrix(evaluations[jointId], scoreMetric, tasks) is { } joint)
+            {
+                summary.Add(new StoredSummary(r.Id, "intransigence", ForgettingMetrics.IntransigenceConvention, ForgettingMetrics.Intransigence(own, joint)));
+            }
+
             return new RunReport(
                 r.Id, string.Join(" / ", varying.Select(k => f.GetValueOrDefault(k, "?"))), r.Seed,
                 varying.ToDictionary(k => k, k => f.GetValueOrDefault(k, "?"), StringComparer.Ordinal), r.Status, r.ConfigJson, r.ConfigHash,
@@ -77,6 +89,28 @@ internal static class ReportCommand
             data.Sweep.Name, data.Sweep.SpecHash, generatedAt, regression,
             [.. Enumerable.Range(1, tasks).Select(t => string.Create(CultureInfo.InvariantCulture, $"T{t}"))],
             string.Join(" / ", varying.Select(k => k[(k.LastIndexOf('.') + 1)..])), runs);
+    }
+
+    private static string PointKey(Dictionary<string, string> config) =>
+        string.Join('\n', config.Where(kv => !kv.Key.StartsWith("strategy.", StringComparison.Ordinal)).OrderBy(kv => kv.Key, StringComparer.Ordinal).Select(kv => $"{kv.Key}={kv.Value}"));
+
+    /// <summary>R [(T+1) × T] from a run's rows at each task's last epoch; null when a cell is missing.</summary>
+    private static double[,]? Matrix(IEnumerable<StoredEvaluation> rows, string metric, int tasks)
+    {
+        var r = new double[tasks + 1, tasks];
+        var seen = new bool[tasks + 1, tasks];
+        var lastEpoch = new Dictionary<(int, int), int>();
+        foreach (var e in rows.Where(e => e.Metric == metric && e.AfterTask <= tasks && e.EvalTask < tasks))
+        {
+            if (!lastEpoch.TryGetValue((e.AfterTask, e.EvalTask), out int epoch) || e.Epoch > epoch)
+            {
+                lastEpoch[(e.AfterTask, e.EvalTask)] = e.Epoch;
+                r[e.AfterTask, e.EvalTask] = e.Value;
+                seen[e.AfterTask, e.EvalTask] = true;
+            }
+        }
+
+        return seen.Cast<bool>().All(x => x) ? r : null;
     }
 
     private static Dictionary<string, string> ParseEnvironment(string? json)

@@ -1,0 +1,45 @@
+using ForgetGate.Lab.Cli.Commands;
+using ForgetGate.Lab.Storage;
+
+namespace ForgetGate.Lab.Cli.Tests.Commands;
+
+public sealed class ReportModelTests
+{
+    private static StoredRun Run(long id, string strategyJson, long seed = 1) => new(
+        id, $$"""{"model":{"variant":"lstm"},"scenario":{"kind":"permuted"},"seed":{{seed}},"strategy":{{strategyJson}}}""",
+        $"hash{id}", "lstm", seed, "succeeded", 1, null, null, null, "v", "{}", "fp");
+
+    /// <summary>R for T = 2 at epoch 1: row 0 untrained, then diag values d1, d2.</summary>
+    private static IEnumerable<StoredEvaluation> Matrix(long run, double d1, double d2) =>
+    [
+        new(run, 0, 0, 0, "accuracy", 0.1), new(run, 0, 0, 1, "accuracy", 0.1),
+        new(run, 1, 1, 0, "accuracy", d1), new(run, 1, 1, 1, "accuracy", 0.2),
+        new(run, 2, 1, 0, "accuracy", d1 - 0.3), new(run, 2, 1, 1, "accuracy", d2),
+    ];
+
+    [Fact]
+    public void ToModel_PairsEachRunWithTheCumulativeRunOfItsPoint_ForIntransigence()
+    {
+        var runs = new[]
+        {
+            Run(1, """{"kind":"naive"}"""),
+            Run(2, """{"kind":"replay","buffer_size":500,"replay_fraction":0.5}"""),
+            Run(3, """{"kind":"cumulative"}"""),
+            Run(4, """{"kind":"naive"}""", seed: 2), // no cumulative run with seed 2: no intransigence
+        };
+        var evaluations = Matrix(1, 0.80, 0.70).Concat(Matrix(2, 0.85, 0.75)).Concat(Matrix(3, 0.90, 0.95)).Concat(Matrix(4, 0.8, 0.7)).ToList();
+        var data = new SweepData(new SweepInfo(1, "s", "", "h", ""), runs, evaluations, [], [], []);
+
+        var model = ReportCommand.ToModel(data, DateTimeOffset.UnixEpoch);
+
+        // Groups come from fields every run has: strategy.kind (buffer_size exists only for replay).
+        Assert.Equal(["naive", "replay", "cumulative", "naive"], model.Runs.Select(r => r.Group));
+        Assert.Equal("kind", model.GroupBy);
+        double I(long id) => model.Runs.Single(r => r.RunId == id).Summary.Single(s => s.Name == "intransigence").Value;
+        // ((0.90 − 0.80) + (0.95 − 0.70)) / 2 = 0.175 and ((0.90 − 0.85) + (0.95 − 0.75)) / 2 = 0.125
+        Assert.Equal(0.175, I(1), 12);
+        Assert.Equal(0.125, I(2), 12);
+        Assert.DoesNotContain(model.Runs.Single(r => r.RunId == 3).Summary, s => s.Name == "intransigence");
+        Assert.DoesNotContain(model.Runs.Single(r => r.RunId == 4).Summary, s => s.Name == "intransigence");
+    }
+}
