@@ -7,7 +7,7 @@ namespace ForgetGate.Lab.Numerics.Linalg;
 /// <remarks>
 /// op(B) is packed into 16-column panels (pooled per thread) and multiplied by the engine's register-blocked
 /// kernel (<see cref="MatMul"/>): every element of the product is one in-order FMA chain over k, and threads
-/// split the output by column panels only, never k, so results are bit-identical for any thread count.
+/// split the output by column panels or row blocks, never k, so results are bit-identical for any thread count.
 /// </remarks>
 public static class Gemm
 {
@@ -190,28 +190,45 @@ public static class Gemm
 
         public void Execute(int worker, int workers)
         {
+            // Tall products (M ≫ N, e.g. dW = dZᵀ·X with M = 4H) split rows in blocks of 8, so each worker packs only
+            // its own rows of A; otherwise 16-column panels. Either way each element is the same FMA chain over k.
             int strips = (_n + Panels.Width - 1) / Panels.Width;
-            int s0 = strips * worker / workers, s1 = strips * (worker + 1) / workers;
-            int j0 = s0 * Panels.Width, j1 = Math.Min(_n, s1 * Panels.Width);
-            if (j0 >= j1)
+            bool byRows = workers > 1 && _m >= 2 * _n;
+            int i0 = 0, i1 = _m, j0 = 0, j1 = _n;
+            if (byRows)
+            {
+                int blocks = (_m + 7) / 8;
+                i0 = blocks * worker / workers * 8;
+                i1 = Math.Min(_m, blocks * (worker + 1) / workers * 8);
+            }
+            else
+            {
+                j0 = strips * worker / workers * Panels.Width;
+                j1 = Math.Min(_n, strips * (worker + 1) / workers * Panels.Width);
+            }
+
+            if (i0 >= i1 || j0 >= j1)
             {
                 return;
             }
 
-            var a = new ReadOnlySpan<float>(A, ALength);
-            var c = new Span<float>(C, CLength);
             int aRow = _transA == Transpose.No ? _lda : 1;
             int aCol = _transA == Transpose.No ? 1 : _lda;
+            int aOffset = i0 * aRow;
+            var a = new ReadOnlySpan<float>(A + aOffset, ALength - aOffset);
+            var c = new Span<float>(C + ((long)i0 * _ldc), CLength - (i0 * _ldc));
+            int rows = i1 - i0;
             if (_product is null)
             {
-                MatMul.Multiply(_m, _k, a, aRow, aCol, _panels, j0, j1, c, _ldc, accumulate: false, bias: default);
+                MatMul.Multiply(rows, _k, a, aRow, aCol, _panels, j0, j1, c, _ldc, accumulate: false, bias: default);
                 return;
             }
 
-            MatMul.Multiply(_m, _k, a, aRow, aCol, _panels, j0, j1, _product, _n, accumulate: false, bias: default);
-            for (int i = 0; i < _m; i++)
+            var product = _product.AsSpan(i0 * _n);
+            MatMul.Multiply(rows, _k, a, aRow, aCol, _panels, j0, j1, product, _n, accumulate: false, bias: default);
+            for (int i = 0; i < rows; i++)
             {
-                var p = _product.AsSpan((i * _n) + j0, j1 - j0);
+                var p = product.Slice((i * _n) + j0, j1 - j0);
                 var row = c.Slice((i * _ldc) + j0, j1 - j0);
                 for (int j = 0; j < row.Length; j++)
                 {

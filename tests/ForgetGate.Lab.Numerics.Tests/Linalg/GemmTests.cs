@@ -125,6 +125,17 @@ public sealed class GemmTests
         Gemm.Multiply(Transpose.No, Transpose.No, 96, 200, 130, 1f, a, 130, b, 200, 0f, many, 200, pool);
         Assert.Equal(one, many);
         Check(Transpose.Yes, Transpose.No, 64, 100, 80, 1f, 0f, 0, threads);
+
+        // Tall products (M ≥ 2N) split rows instead of column panels: also bit-identical, also with alpha/beta.
+        var at = Random(203 * 90, 3);
+        var bt = Random(90 * 37, 4);
+        var tallOne = Random(203 * 37, 5);
+        var tallMany = (float[])tallOne.Clone();
+        Gemm.Multiply(Transpose.Yes, Transpose.No, 203, 37, 90, 0.5f, at, 203, bt, 37, 2f, tallOne, 37);
+        Gemm.Multiply(Transpose.Yes, Transpose.No, 203, 37, 90, 0.5f, at, 203, bt, 37, 2f, tallMany, 37, pool);
+        Assert.Equal(tallOne, tallMany);
+        Check(Transpose.Yes, Transpose.No, 203, 37, 90, 1f, 0f, 0, threads);
+        Check(Transpose.No, Transpose.Yes, 150, 20, 33, -1f, 0.5f, 2, threads);
     }
 
     [Fact]
