@@ -24,21 +24,23 @@ internal sealed partial class RunStore : IRunStore
     public Task<long> CreateSweepAsync(NewSweep sweep, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(sweep);
+        // One key (name, spec_hash): concurrent queuers of the same spec meet at the same row in either store.
+        string insert = $"""
+            INSERT INTO sweeps (name, spec_text, spec_hash, created_at)
+            VALUES (@Name, @SpecText, @SpecHash, {_dialect.Now})
+            ON CONFLICT (name, spec_hash) DO NOTHING
+            RETURNING id
+            """;
         string find = """
             SELECT id
             FROM sweeps
             WHERE name = @Name
               AND spec_hash = @SpecHash
             """;
-        string insert = $"""
-            INSERT INTO sweeps (name, spec_text, spec_hash, created_at)
-            VALUES (@Name, @SpecText, @SpecHash, {_dialect.Now})
-            RETURNING id
-            """;
         return InWriteAsync(async (connection, transaction) =>
         {
-            long? existing = await connection.QuerySingleOrDefaultAsync<long?>(new CommandDefinition(find, sweep, transaction, cancellationToken: cancellationToken)).ConfigureAwait(false);
-            return existing ?? await connection.ExecuteScalarAsync<long>(new CommandDefinition(insert, sweep, transaction, cancellationToken: cancellationToken)).ConfigureAwait(false);
+            long? created = await connection.QuerySingleOrDefaultAsync<long?>(new CommandDefinition(insert, sweep, transaction, cancellationToken: cancellationToken)).ConfigureAwait(false);
+            return created ?? await connection.QuerySingleAsync<long>(new CommandDefinition(find, sweep, transaction, cancellationToken: cancellationToken)).ConfigureAwait(false);
         }, cancellationToken);
     }
 

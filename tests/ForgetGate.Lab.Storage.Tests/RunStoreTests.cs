@@ -3,13 +3,25 @@ using ForgetGate.Lab.Storage.Tests.Support;
 
 namespace ForgetGate.Lab.Storage.Tests;
 
-/// <summary>Queue and sink semantics against a real SQLite file, in-process.</summary>
-public sealed class RunStoreTests : IDisposable
+/// <summary>Queue and sink semantics on a real SQLite file.</summary>
+public sealed class SqliteRunStoreTests() : RunStoreTests(StoreKind.Sqlite);
+
+/// <summary>Queue and sink semantics on a real PostgreSQL server.</summary>
+public sealed class PostgresRunStoreTests() : RunStoreTests(StoreKind.Postgres);
+
+/// <summary>Queue and sink semantics, in-process, written once and run against each provider.</summary>
+public abstract class RunStoreTests : IDisposable
 {
     private static readonly TimeSpan s_longLease = TimeSpan.FromMinutes(5);
-    private readonly TestDatabase _db = new();
+    private readonly TestDatabase _db;
 
-    public void Dispose() => _db.Dispose();
+    protected RunStoreTests(StoreKind kind) => _db = new TestDatabase(kind);
+
+    public void Dispose()
+    {
+        _db.Dispose();
+        GC.SuppressFinalize(this);
+    }
 
     private IRunStore Store => _db.Store;
 
@@ -20,8 +32,11 @@ public sealed class RunStoreTests : IDisposable
     public async Task MigrateAsync_AlreadyMigrated_AppliesNothing()
     {
         Assert.Equal(0, await Store.MigrateAsync(CancellationToken.None));
-        Assert.Equal(1, _db.Scalar<long>("SELECT COUNT(*) FROM schema_version"));
-        Assert.Equal("wal", _db.Scalar<string>("PRAGMA journal_mode"));
+        Assert.Equal(SqlDialect.Scripts(_db.Kind == StoreKind.Postgres ? "Postgres" : "Sqlite").Count(), _db.Scalar<long>("SELECT COUNT(*) FROM schema_version"));
+        if (_db.Kind == StoreKind.Sqlite)
+        {
+            Assert.Equal("wal", _db.Scalar<string>("PRAGMA journal_mode"));
+        }
     }
 
     [Fact]

@@ -1,6 +1,5 @@
 using System.Data.Common;
 using System.Globalization;
-using System.Reflection;
 using Dapper;
 using Microsoft.Data.Sqlite;
 
@@ -30,6 +29,8 @@ internal sealed class SqliteDialect : SqlDialect
             DefaultTimeout = (int)Math.Ceiling(options.BusyTimeout.TotalSeconds),
         }.ToString();
     }
+
+    public override string Provider => "sqlite";
 
     public override string Location => _path;
 
@@ -73,51 +74,16 @@ internal sealed class SqliteDialect : SqlDialect
     public override DbTransaction BeginWrite(DbConnection connection) =>
         ((SqliteConnection)connection).BeginTransaction(deferred: false);
 
-    public override async Task<int> MigrateAsync(CancellationToken cancellationToken)
-    {
-        var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
-        await using (connection.ConfigureAwait(false))
-        {
-            // WAL is a property of the file; setting it again is a no-op.
-            await connection.ExecuteAsync(new CommandDefinition("PRAGMA journal_mode = WAL;", cancellationToken: cancellationToken)).ConfigureAwait(false);
+    // WAL is a property of the file; setting it again is a no-op. BEGIN IMMEDIATE (BeginWrite) then takes the
+    // database's write lock, so when several processes open an empty file at once exactly one applies the scripts;
+    // the others wait (busy_timeout), then find them applied.
+    protected override Task PrepareMigrationAsync(DbConnection connection, CancellationToken cancellationToken) =>
+        connection.ExecuteAsync(new CommandDefinition("PRAGMA journal_mode = WAL;", cancellationToken: cancellationToken));
 
-            // BEGIN IMMEDIATE takes the database's write lock, so when several processes open an empty file at
-            // once exactly one applies the scripts; the others wait (busy_timeout), then find them applied.
-            var transaction = BeginWrite(connection);
-            await using (transaction.ConfigureAwait(false))
-            {
-                string ensure = """
-                    CREATE TABLE IF NOT EXISTS schema_version (
-                        version     INTEGER PRIMARY KEY,
-                        name        TEXT NOT NULL,
-                        applied_at  TEXT NOT NULL
-                    );
-                    """;
-                await connection.ExecuteAsync(new CommandDefinition(ensure, transaction: transaction, cancellationToken: cancellationToken)).ConfigureAwait(false);
-                var applied = (await connection.QueryAsync<long>(new CommandDefinition("SELECT version FROM schema_version", transaction: transaction, cancellationToken: cancellationToken)).ConfigureAwait(false)).ToHashSet();
+    protected override Task LockMigrationsAsync(DbConnection connection, DbTransaction transaction, CancellationToken cancellationToken) =>
+        Task.CompletedTask;
 
-                int count = 0;
-                foreach (var (version, name, script) in Scripts())
-                {
-                    if (applied.Contains(version))
-                    {
-                        continue;
-                    }
-
-                    await connection.ExecuteAsync(new CommandDefinition(script, transaction: transaction, cancellationToken: cancellationToken)).ConfigureAwait(false);
-                    string record = $"""
-                        INSERT INTO schema_version (version, name, applied_at)
-                        VALUES (@Version, @Name, {Now})
-                        """;
-                    await connection.ExecuteAsync(new CommandDefinition(record, new { Version = version, Name = name }, transaction, cancellationToken: cancellationToken)).ConfigureAwait(false);
-                    count++;
-                }
-
-                await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
-                return count;
-            }
-        }
-    }
+    protected override string MigrationFolder => "Sqlite";
 
     // A connection opened while the file system was read-only stays read-only for its life (SQLite falls back
     // to O_RDONLY), so pooled connections must go once the store misbehaves.
@@ -167,25 +133,6 @@ internal sealed class SqliteDialect : SqlDialect
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
             return false;
-        }
-    }
-
-    /// <summary>The embedded <c>Sqlite/Migrations/NNNN_name.sql</c> scripts in version order.</summary>
-    internal static IEnumerable<(int Version, string Name, string Script)> Scripts()
-    {
-        var assembly = typeof(SqliteDialect).Assembly;
-        const string prefix = "ForgetGate.Lab.Storage.Sqlite.Migrations.";
-        foreach (string resource in assembly.GetManifestResourceNames().Where(n => n.StartsWith(prefix, StringComparison.Ordinal)).Order(StringComparer.Ordinal))
-        {
-            string name = resource[prefix.Length..^".sql".Length];
-            if (!int.TryParse(name.AsSpan(0, 4), NumberStyles.None, CultureInfo.InvariantCulture, out int version))
-            {
-                throw new InvalidOperationException($"Migration resource '{resource}' must start with a 4-digit version (e.g. 0002_add_x.sql).");
-            }
-
-            using var stream = assembly.GetManifestResourceStream(resource)!;
-            using var reader = new StreamReader(stream);
-            yield return (version, name, reader.ReadToEnd());
         }
     }
 }

@@ -36,7 +36,7 @@ internal sealed class WorkerProcess : IDisposable
         };
         info.ArgumentList.Add(TestDatabase.CliDll);
         foreach (string arg in string.Create(CultureInfo.InvariantCulture,
-            $"worker --db {db.Path} --checkpoints {db.CheckpointRoot} --lease-seconds {leaseSeconds} --heartbeat-seconds {heartbeatSeconds} --poll-seconds 0.1 {extra}").Split(' ', StringSplitOptions.RemoveEmptyEntries))
+            $"worker --db {db.Db} --checkpoints {db.CheckpointRoot} --lease-seconds {leaseSeconds} --heartbeat-seconds {heartbeatSeconds} --poll-seconds 0.1 {extra}").Split(' ', StringSplitOptions.RemoveEmptyEntries))
         {
             info.ArgumentList.Add(arg);
         }

@@ -5,16 +5,33 @@ using Xunit.Abstractions;
 
 namespace ForgetGate.Lab.Storage.Tests;
 
-/// <summary>Issue 5's reliability scenarios with real <c>forgetgate worker</c> processes on a real SQLite file.</summary>
+/// <summary>The store's reliability scenarios on a real SQLite file.</summary>
+public sealed class SqliteWorkerReliabilityTests(ITestOutputHelper output) : WorkerReliabilityTests(StoreKind.Sqlite, output);
+
+/// <summary>The same scenarios on a real PostgreSQL server (a throwaway cluster on a loopback port).</summary>
+public sealed class PostgresWorkerReliabilityTests(ITestOutputHelper output) : WorkerReliabilityTests(StoreKind.Postgres, output);
+
+/// <summary>
+/// The reliability scenarios of the store, written once and run against each provider, with real
+/// <c>forgetgate worker</c> processes: exactly-once claims, kill -9 and resume, zombie fencing, SIGTERM, poison
+/// runs, non-retryable failures (bad specs), cancellation, concurrent migration.
+/// </summary>
 [Collection(WorkerProcessGroup.Name)]
-public sealed class WorkerProcessTests : IDisposable
+public abstract class WorkerReliabilityTests : IDisposable
 {
     private static readonly TimeSpan s_timeout = TimeSpan.FromSeconds(45);
     private readonly ITestOutputHelper _output;
-    private readonly TestDatabase _db = new();
+    private readonly TestDatabase _db;
     private readonly List<WorkerProcess> _workers = [];
 
-    public WorkerProcessTests(ITestOutputHelper output) => _output = output;
+    protected WorkerReliabilityTests(StoreKind kind, ITestOutputHelper output)
+    {
+        Kind = kind;
+        _output = output;
+        _db = new TestDatabase(kind);
+    }
+
+    private StoreKind Kind { get; }
 
     public void Dispose()
     {
@@ -24,6 +41,7 @@ public sealed class WorkerProcessTests : IDisposable
         }
 
         _db.Dispose();
+        GC.SuppressFinalize(this);
     }
 
     private WorkerProcess Start(string extra = "", double leaseSeconds = 1.5, double heartbeatSeconds = 0.3, IDictionary<string, string>? environment = null)
@@ -37,7 +55,7 @@ public sealed class WorkerProcessTests : IDisposable
 
     private double Progress(long runId) => _db.Scalar<double>("SELECT progress FROM runs WHERE id = @runId", new { runId });
 
-    private void Print(string text) => _output.WriteLine(text);
+    private void Print(string text) => _output.WriteLine($"[{Kind}] {text}");
 
     [Fact]
     public async Task Worker_ThreeProcessesSixtyRuns_EveryRunExecutedExactlyOnce()
@@ -235,10 +253,12 @@ public sealed class WorkerProcessTests : IDisposable
     }
 
     [Fact]
-    public async Task Worker_TwoProcessesMigratingAnEmptyFileAtOnce_OneSchemaNoError()
+    public async Task Worker_ThreeProcessesMigratingAnEmptyStoreAtOnce_OneSchemaNoError()
     {
-        using var empty = new TestDatabase(migrate: false);
-        Assert.False(File.Exists(empty.Path));
+        using var empty = new TestDatabase(Kind, migrate: false);
+        Assert.False(empty.TableExists("schema_version"));
+        int scripts = SqlDialect.Scripts(Kind == StoreKind.Postgres ? "Postgres" : "Sqlite").Count();
+        Assert.True(scripts >= 2);
         var workers = Enumerable.Range(0, 3).Select(_ => WorkerProcess.Start(empty, "--until-empty")).ToList();
         _workers.AddRange(workers);
         foreach (var worker in workers)
@@ -246,10 +266,10 @@ public sealed class WorkerProcessTests : IDisposable
             Assert.Equal(0, await worker.WaitForExitAsync(s_timeout));
         }
 
-        Assert.Equal(1, workers.Count(w => w.HasLine("Applied 1 migration(s)")));
+        Assert.Equal(1, workers.Count(w => w.HasLine($"Applied {scripts} migration(s)")));
         Assert.Equal(2, workers.Count(w => w.HasLine("Applied 0 migration(s)")));
-        Assert.Equal(1, empty.Scalar<long>("SELECT COUNT(*) FROM schema_version"));
-        Assert.Equal(1, empty.Scalar<long>("SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'runs'"));
+        Assert.Equal(scripts, empty.Scalar<long>("SELECT COUNT(*) FROM schema_version"));
+        Assert.True(empty.TableExists("runs"));
         Assert.Equal("ok", empty.IntegrityCheck());
     }
 }
