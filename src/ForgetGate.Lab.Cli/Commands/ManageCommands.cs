@@ -11,8 +11,7 @@ internal static class ManageCommands
 {
     private static readonly string[] s_exported = ["runs.csv", "evaluations.csv"];
 
-    private static Option<string?> DbOption() =>
-        new("--db") { Description = "Database (default: $FORGETGATE_DB, appsettings.json 'Database', else results/forgetgate.db)." };
+    private static Option<string?> DbOption() => CliDatabase.CreateOption();
 
     public static Command Cancel()
     {
@@ -157,7 +156,7 @@ internal static class ManageCommands
         var info = await store.FindSweepAsync(sweep, ct).ConfigureAwait(false);
         if (info is null)
         {
-            Console.Error.WriteLine($"no sweep '{sweep}' in {database}; 'forgetgate status' lists the sweeps.");
+            Console.Error.WriteLine($"no sweep '{sweep}' in {RunStores.Describe(database)}; 'forgetgate status' lists the sweeps.");
             return null;
         }
 

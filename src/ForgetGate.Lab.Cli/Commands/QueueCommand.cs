@@ -22,7 +22,7 @@ internal static class QueueCommand
     {
         var spec = new Argument<FileInfo>("SPEC") { Description = "Experiment spec (.yaml), or a .json run list." };
         var set = new Option<string[]>("--set") { Description = "Override a spec field: --set training.optimizer.lr=3e-4 (repeatable; [a,b] sweeps).", AllowMultipleArgumentsPerToken = false };
-        var db = new Option<string?>("--db") { Description = "SQLite database file (default: $FORGETGATE_DB, appsettings.json 'Database', else results/forgetgate.db)." };
+        var db = CliDatabase.CreateOption();
         var dryRun = new Option<bool>("--dry-run") { Description = "List the points without queueing them." };
         var priority = new Option<int?>("--priority") { Description = "Priority of the queued runs (higher first); default: the spec's." };
         var maxAttempts = new Option<int?>("--max-attempts") { Description = "Attempts before a run is failed; default: the spec's (3)." };

@@ -13,7 +13,7 @@ internal static class ReportCommand
     public static Command Create()
     {
         var sweep = new Argument<string>("SWEEP") { Description = "Sweep id or name (the newest sweep of that name)." };
-        var db = new Option<string?>("--db") { Description = "Database (default: $FORGETGATE_DB, appsettings.json 'Database', else results/forgetgate.db)." };
+        var db = CliDatabase.CreateOption();
         var output = new Option<string?>("--out") { Description = "Report folder (default: results/<sweep name> beside the database)." };
         var command = new Command("report", "Write a sweep's report (HTML with SVG figures, Markdown, CSV).\nExample: forgetgate report quick --out /tmp/quick-report")
         {
@@ -26,12 +26,12 @@ internal static class ReportCommand
             var info = store.FindSweepAsync(parse.GetValue(sweep)!, CancellationToken.None).GetAwaiter().GetResult();
             if (info is null)
             {
-                Console.Error.WriteLine($"forgetgate report: no sweep '{parse.GetValue(sweep)}' in {database}; 'forgetgate status' lists the sweeps.");
+                Console.Error.WriteLine($"forgetgate report: no sweep '{parse.GetValue(sweep)}' in {RunStores.Describe(database)}; 'forgetgate status' lists the sweeps.");
                 return 2;
             }
 
             var data = store.LoadSweepAsync(info.Id, CancellationToken.None).GetAwaiter().GetResult();
-            string folder = parse.GetValue(output) ?? Path.Combine(Path.GetDirectoryName(Path.GetFullPath(database))!, RunCommand.SafeName(info.Name));
+            string folder = parse.GetValue(output) ?? Path.Combine(RunStores.LocalDirectory(database), RunCommand.SafeName(info.Name));
             Console.WriteLine($"report: {WriteReport(data, folder)}");
             return 0;
         });

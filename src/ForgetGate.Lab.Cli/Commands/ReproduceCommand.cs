@@ -13,7 +13,7 @@ internal static class ReproduceCommand
     public static Command Create()
     {
         var run = new Argument<long>("RUN") { Description = "Run id (see 'forgetgate status' or runs.csv)." };
-        var db = new Option<string?>("--db") { Description = "Database (default: $FORGETGATE_DB, appsettings.json 'Database', else results/forgetgate.db)." };
+        var db = CliDatabase.CreateOption();
         var threads = new Option<int>("--threads") { Description = "Compute threads (results do not depend on it).", DefaultValueFactory = _ => Environment.ProcessorCount };
         var command = new Command("reproduce", "Re-run a stored run from its stored config and print, per metric, stored vs new and the largest difference.\nExample: forgetgate reproduce 7")
         {

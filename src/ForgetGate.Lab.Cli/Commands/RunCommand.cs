@@ -19,7 +19,7 @@ internal static class RunCommand
     public static Command Create()
     {
         var spec = new Argument<FileInfo>("SPEC") { Description = "Experiment spec (.yaml)." };
-        var db = new Option<string?>("--db") { Description = "Database (default: $FORGETGATE_DB, appsettings.json 'Database', else results/forgetgate.db)." };
+        var db = CliDatabase.CreateOption();
         var set = new Option<string[]>("--set") { Description = "Override a spec field, e.g. --set model.hidden=64 (repeatable; [a,b] sweeps)." };
         var threads = new Option<int>("--threads") { Description = "Compute threads per run (results do not depend on it).", DefaultValueFactory = _ => Environment.ProcessorCount };
         var concurrency = new Option<int>("--concurrency") { Description = "Runs executed at once.", DefaultValueFactory = _ => 1 };
@@ -49,7 +49,7 @@ internal static class RunCommand
                 return Fail(e.Message);
             }
 
-            Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(database))!);
+            Directory.CreateDirectory(RunStores.LocalDirectory(database));
             var store = RunStores.Open(database);
             store.MigrateAsync(CancellationToken.None).GetAwaiter().GetResult();
             long sweepId = store.CreateSweepAsync(new NewSweep(plan.Name, plan.SpecText, plan.SpecHash), CancellationToken.None).GetAwaiter().GetResult();
@@ -79,7 +79,7 @@ internal static class RunCommand
 
             var data = store.LoadSweepAsync(sweepId, CancellationToken.None).GetAwaiter().GetResult();
             PrintComparison(data);
-            string folder = parse.GetValue(output) ?? Path.Combine(Path.GetDirectoryName(Path.GetFullPath(database))!, SafeName(plan.Name));
+            string folder = parse.GetValue(output) ?? Path.Combine(RunStores.LocalDirectory(database), SafeName(plan.Name));
             var written = ReportCommand.WriteReport(data, folder);
             Console.WriteLine($"report: {written}");
             int failed = data.Runs.Count(r => r.Status != "succeeded");

@@ -9,7 +9,7 @@ internal static class StatusCommand
 {
     public static Command Create()
     {
-        var db = new Option<string?>("--db") { Description = "SQLite database file (default: $FORGETGATE_DB, appsettings.json 'Database', else results/forgetgate.db)." };
+        var db = CliDatabase.CreateOption();
         var command = new Command("status", "Show the queue: runs per status and progress for each sweep.\nExample: forgetgate status --db results/forgetgate.db") { db };
         command.SetAction(parse =>
         {

@@ -16,7 +16,7 @@ internal static class WorkerCommand
 {
     public static Command Create()
     {
-        var db = new Option<string?>("--db") { Description = $"SQLite database file (default {RunStores.DefaultDatabase})." };
+        var db = CliDatabase.CreateOption();
         var concurrency = new Option<int?>("--concurrency") { Description = "Runs executed at once (default 1)." };
         var threads = new Option<int?>("--threads-per-run") { Description = "Compute threads per run (default 1)." };
         var lease = new Option<double?>("--lease-seconds") { Description = "Lease length in seconds (default 60)." };

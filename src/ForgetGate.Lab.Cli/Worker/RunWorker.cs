@@ -38,7 +38,7 @@ internal sealed class RunWorker : BackgroundService
         _owner = _options.Owner ?? string.Create(CultureInfo.InvariantCulture, $"{Environment.MachineName}:{Environment.ProcessId}");
         _environmentJson = WorkerEnvironment.Describe(_options.ThreadsPerRun);
         _checkpointRoot = _options.CheckpointRoot
-            ?? Path.Combine(Path.GetDirectoryName(Path.GetFullPath(_options.Database)) ?? ".", "checkpoints");
+            ?? Path.Combine(RunStores.LocalDirectory(_options.Database), "checkpoints");
     }
 
     private TimeSpan Lease => TimeSpan.FromSeconds(_options.LeaseSeconds);
@@ -127,7 +127,8 @@ internal sealed class RunWorker : BackgroundService
         var state = new RunState();
         using var heartbeatStop = new CancellationTokenSource();
         var heartbeat = HeartbeatAsync(run, state, runCancellation, heartbeatStop.Token);
-        var sink = new TrackingSink(_store.OpenSink(run));
+        // Writes ride out a store outage for up to one lease (then the run is abandoned and resumes elsewhere).
+        var sink = new TrackingSink(new RetryingSink(_store.OpenSink(run), run.RunId, Lease, TimeSpan.FromSeconds(_options.StoreRetryMaxSeconds), _logger, runCancellation.Token));
         string outcome = "execution";
         try
         {

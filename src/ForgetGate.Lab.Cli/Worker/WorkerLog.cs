@@ -58,4 +58,10 @@ internal static partial class WorkerLog
 
     [LoggerMessage(17, LogLevel.Warning, "Bookkeeping for run {RunId} failed after {Outcome}")]
     public static partial void BookkeepingFailed(ILogger logger, Exception exception, long runId, string outcome);
+
+    [LoggerMessage(19, LogLevel.Warning, "Run {RunId}: store unreachable while writing ({Message}); retrying in {DelaySeconds:F1}s, giving the run up after {BudgetSeconds:F1}s")]
+    public static partial void RunWriteRetry(ILogger logger, long runId, string message, double delaySeconds, double budgetSeconds);
+
+    [LoggerMessage(20, LogLevel.Information, "Run {RunId}: store reachable again after {Seconds:F1}s; the run continues")]
+    public static partial void RunWriteRecovered(ILogger logger, long runId, double seconds);
 }
