@@ -23,6 +23,7 @@ internal static class Program
         root.Subcommands.Add(ManageCommands.Retry());
         root.Subcommands.Add(ManageCommands.Export());
         root.Subcommands.Add(ManageCommands.Compare());
+        root.Subcommands.Add(StoreCommand.Create());
         return root.Parse(args).Invoke();
     }
 }

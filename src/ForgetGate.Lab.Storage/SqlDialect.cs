@@ -33,6 +33,9 @@ internal abstract class SqlDialect
     /// <summary>Starts a write transaction that takes the write lock at once (SQLite: <c>BEGIN IMMEDIATE</c>).</summary>
     public abstract DbTransaction BeginWrite(DbConnection connection);
 
+    /// <summary>Starts a read transaction that sees one consistent snapshot for all its statements.</summary>
+    public abstract DbTransaction BeginSnapshotRead(DbConnection connection);
+
     /// <summary>Drops pooled connections, so the next unit of work reopens the database (after a read-only or full episode).</summary>
     public abstract void ResetConnections();
 

@@ -14,7 +14,7 @@ internal static class StatusCommand
         command.SetAction(parse =>
         {
             string path = CliDatabase.Resolve(parse.GetValue(db));
-            if (!File.Exists(path))
+            if (!RunStores.IsPostgres(path) && !File.Exists(path))
             {
                 Console.Error.WriteLine($"forgetgate status: database '{path}' does not exist (queue a sweep first).");
                 return 2;

@@ -66,6 +66,9 @@ internal sealed class PostgresDialect : SqlDialect, IDisposable
     public override DbTransaction BeginWrite(DbConnection connection) =>
         ((NpgsqlConnection)connection).BeginTransaction();
 
+    public override DbTransaction BeginSnapshotRead(DbConnection connection) =>
+        ((NpgsqlConnection)connection).BeginTransaction(System.Data.IsolationLevel.RepeatableRead);
+
     protected override Task PrepareMigrationAsync(DbConnection connection, CancellationToken cancellationToken) =>
         Task.CompletedTask;
 

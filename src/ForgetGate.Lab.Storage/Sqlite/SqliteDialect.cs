@@ -74,6 +74,10 @@ internal sealed class SqliteDialect : SqlDialect
     public override DbTransaction BeginWrite(DbConnection connection) =>
         ((SqliteConnection)connection).BeginTransaction(deferred: false);
 
+    // A deferred transaction in WAL mode reads one snapshot from its first SELECT and blocks no writer.
+    public override DbTransaction BeginSnapshotRead(DbConnection connection) =>
+        ((SqliteConnection)connection).BeginTransaction(deferred: true);
+
     // WAL is a property of the file; setting it again is a no-op. BEGIN IMMEDIATE (BeginWrite) then takes the
     // database's write lock, so when several processes open an empty file at once exactly one applies the scripts;
     // the others wait (busy_timeout), then find them applied.
