@@ -154,6 +154,12 @@ internal sealed class RunSink : IRunSink
               AND lease_token = @LeaseToken
               AND status = 'running'
             """;
+        if (summary.Count == 0)
+        {
+            // Nothing to upsert: the finishing UPDATE is its own fence, one statement.
+            return UpdateRunFencedAsync(finish, new { RunId = _runId, LeaseToken = _leaseToken }, cancellationToken);
+        }
+
         return _store.InWriteAsync(async (connection, transaction) =>
         {
             await FenceAsync(connection, transaction, cancellationToken).ConfigureAwait(false);

@@ -131,6 +131,40 @@ internal sealed partial class RunStore : IRunStore
             request.CodeVersion,
             request.EnvironmentJson,
         };
+        if (_dialect.WritableCtes)
+        {
+            // PostgreSQL: claim, audit row and checkpoint lookup in one statement, so one round trip (and one
+            // commit) per claim; a single statement is atomic on its own.
+            string single = $"""
+                WITH claimed AS (
+                {claim}
+                ),
+                audit AS (
+                    INSERT INTO run_attempts (run_id, attempt, lease_token, lease_owner, claimed_at)
+                    SELECT id, attempt, lease_token, @Owner, {_dialect.Now}
+                    FROM claimed
+                )
+                SELECT c.id, c.sweep_id, c.config_json, c.config_hash, c.seed, c.attempt, c.max_attempts, c.lease_token,
+                       k.task AS checkpoint_task, k.epoch AS checkpoint_epoch, k.batch AS checkpoint_batch,
+                       k.path AS checkpoint_path, k.sha256 AS checkpoint_sha256
+                FROM claimed c
+                LEFT JOIN LATERAL (
+                    SELECT task, epoch, batch, path, sha256
+                    FROM checkpoints
+                    WHERE run_id = c.id
+                    ORDER BY task DESC, epoch DESC, batch DESC
+                    LIMIT 1) k ON TRUE
+                """;
+            return WithConnectionAsync<ClaimedRun?>(async connection =>
+            {
+                var row = await connection.QuerySingleOrDefaultAsync<ClaimRow>(new CommandDefinition(single, args, cancellationToken: cancellationToken)).ConfigureAwait(false);
+                return row is null
+                    ? null
+                    : new ClaimedRun(row.Id, row.SweepId, row.ConfigJson, row.ConfigHash, row.Seed, (int)row.Attempt, (int)row.MaxAttempts, row.LeaseToken,
+                        row.CheckpointPath is null ? null : new CheckpointRecord((int)row.CheckpointTask, (int)row.CheckpointEpoch, (int)row.CheckpointBatch, row.CheckpointPath, row.CheckpointSha256!));
+            }, cancellationToken);
+        }
+
         return InWriteAsync<ClaimedRun?>(async (connection, transaction) =>
         {
             var row = await connection.QuerySingleOrDefaultAsync<ClaimRow>(new CommandDefinition(claim, args, transaction, cancellationToken: cancellationToken)).ConfigureAwait(false);
@@ -331,6 +365,16 @@ internal sealed partial class RunStore : IRunStore
         public long MaxAttempts { get; init; }
 
         public string LeaseToken { get; init; } = "";
+
+        public long CheckpointTask { get; init; }
+
+        public long CheckpointEpoch { get; init; }
+
+        public long CheckpointBatch { get; init; }
+
+        public string? CheckpointPath { get; init; }
+
+        public string? CheckpointSha256 { get; init; }
     }
 
     private sealed class CheckpointRow

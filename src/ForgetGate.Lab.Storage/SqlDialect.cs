@@ -27,6 +27,9 @@ internal abstract class SqlDialect
     /// <summary>Appended to the claim's candidate sub-select (PostgreSQL: <c>FOR UPDATE SKIP LOCKED</c>; SQLite: nothing, writers are serialised).</summary>
     public abstract string ClaimLockClause { get; }
 
+    /// <summary>Whether data-modifying CTEs (<c>WITH x AS (UPDATE … RETURNING …) INSERT …</c>) are available (PostgreSQL), so multi-step writes can be one statement.</summary>
+    public virtual bool WritableCtes => false;
+
     /// <summary>Opens a ready-to-use connection (pragmas/session settings applied).</summary>
     public abstract Task<DbConnection> OpenAsync(CancellationToken cancellationToken);
 

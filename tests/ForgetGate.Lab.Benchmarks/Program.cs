@@ -4,7 +4,7 @@ using ForgetGate.Lab.Benchmarks.Gemm;
 namespace ForgetGate.Lab.Benchmarks;
 
 /// <summary>
-/// Entry point. <c>-- gemm</c>: our GEMM next to OpenBLAS on the LSTM shapes; <c>-- data</c>: batch assembly;
+/// Entry point. <c>-- gemm</c>: our GEMM next to OpenBLAS on the LSTM shapes; <c>-- data</c>: batch assembly; <c>-- claims [N]</c>: queue claims/s on SQLite and PostgreSQL;
 /// otherwise BenchmarkDotNet, e.g. <c>-- --filter '*'</c>.
 /// </summary>
 internal static class Program
@@ -20,6 +20,12 @@ internal static class Program
         if (args is ["data", ..])
         {
             Data.BatchAssembly.Run();
+            return;
+        }
+
+        if (args is ["claims", ..])
+        {
+            Store.ClaimThroughput.Run(args);
             return;
         }
 
