@@ -23,7 +23,7 @@ internal static class WorkerCommand
         var heartbeat = new Option<double?>("--heartbeat-seconds") { Description = "Heartbeat period in seconds (default 15; at most half the lease)." };
         var poll = new Option<double?>("--poll-seconds") { Description = "Idle poll period in seconds (default 2)." };
         var untilEmpty = new Option<bool>("--until-empty") { Description = "Exit when no run is queued or running." };
-        var checkpoints = new Option<string?>("--checkpoints") { Description = "Checkpoint root directory (default: 'checkpoints' beside the database)." };
+        var checkpoints = new Option<string?>("--checkpoints") { Description = "Checkpoint root directory (default: 'checkpoints' beside a SQLite database, results/checkpoints for a PostgreSQL one; put it on a shared file system so another machine can resume a run)." };
         var shutdown = new Option<double>("--shutdown-seconds") { Description = "Graceful shutdown budget on SIGTERM/Ctrl-C.", DefaultValueFactory = _ => 20 };
 
         var command = new Command("worker", "Claim queued runs and execute them until stopped (SIGTERM/Ctrl-C checkpoints and releases running runs).\nExample: forgetgate worker --db results/forgetgate.db --concurrency 2 --until-empty")
