@@ -107,6 +107,7 @@ internal sealed partial class RunStore : IRunStore
                 FROM runs
                 WHERE status = 'queued'
                   AND cancel_requested = 0
+                  AND (@SweepId IS NULL OR sweep_id = @SweepId)
                 ORDER BY priority DESC, id
                 LIMIT 1
                 {_dialect.ClaimLockClause})
@@ -130,6 +131,7 @@ internal sealed partial class RunStore : IRunStore
             LeaseSeconds = request.Lease.TotalSeconds,
             request.CodeVersion,
             request.EnvironmentJson,
+            request.SweepId,
         };
         if (_dialect.WritableCtes)
         {

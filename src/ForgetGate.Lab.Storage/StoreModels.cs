@@ -11,8 +11,8 @@ public sealed record NewRun(string ConfigJson, string ConfigHash, long Seed, str
 /// <summary>Result of queueing: rows inserted and points skipped because their config hash was already queued.</summary>
 public sealed record EnqueueResult(int Inserted, int Duplicates);
 
-/// <summary>Who claims and for how long; the code version and environment JSON are stored on the run.</summary>
-public sealed record ClaimRequest(string Owner, TimeSpan Lease, string? CodeVersion = null, string? EnvironmentJson = null);
+/// <summary>Who claims and for how long; the code version and environment JSON are stored on the run; <paramref name="SweepId"/> limits the claim to one sweep.</summary>
+public sealed record ClaimRequest(string Owner, TimeSpan Lease, string? CodeVersion = null, string? EnvironmentJson = null, long? SweepId = null);
 
 /// <summary>A run this worker now holds a lease on.</summary>
 public sealed record ClaimedRun(long RunId, long SweepId, string ConfigJson, string ConfigHash, long Seed, int Attempt, int MaxAttempts, string LeaseToken, CheckpointRecord? LastCheckpoint);

@@ -66,6 +66,28 @@ public abstract class CliCommandTests : IDisposable
     }
 
     [Fact]
+    public async Task Worker_SweepOption_WorksOnlyThatSweepAndExitsWhenItIsDone()
+    {
+        foreach (string name in new[] { "first", "second" })
+        {
+            string spec = Path.Combine(_db.Directory, name + ".json");
+            File.WriteAllText(spec, JsonSerializer.Serialize(new Dictionary<string, object> { ["name"] = name, ["runs"] = new[] { TestDatabase.Synthetic(name.Length), TestDatabase.Synthetic(name.Length + 100) } }));
+            Assert.Equal(0, (await RunCliAsync("queue", spec, "--db", _db.Db)).ExitCode);
+        }
+
+        var worker = WorkerProcess.Start(_db, "--until-empty --sweep second");
+        Assert.Equal(0, await worker.WaitForExitAsync(TimeSpan.FromSeconds(45)));
+        worker.Dispose();
+        var status = (await RunCliAsync("status", "--db", _db.Db)).Stdout;
+        Assert.Matches(@"1 first\s+2\s+0\s+0\s+0\s+0", status);
+        Assert.Matches(@"2 second\s+0\s+0\s+2\s+0\s+0", status);
+
+        var unknown = await RunCliAsync("worker", "--db", _db.Db, "--sweep", "third", "--until-empty");
+        Assert.Equal(2, unknown.ExitCode);
+        Assert.Contains("--sweep 'third': no such sweep", unknown.Stderr, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Queue_BadSpec_ExitsTwoNamingTheFieldAndNothingReachesTheStore()
     {
         string spec = Path.Combine(_db.Directory, "bad.yaml");

@@ -68,6 +68,23 @@ public abstract class RunStoreTests : IDisposable
     }
 
     [Fact]
+    public async Task ClaimAsync_LimitedToOneSweep_LeavesOtherSweepsQueued()
+    {
+        long[] other = await _db.QueueAsync("other", [TestDatabase.Synthetic(1)], priority: 9);
+        long[] mine = await _db.QueueAsync("mine", [TestDatabase.Synthetic(2), TestDatabase.Synthetic(3)]);
+        long sweep = (await Store.GetRunAsync(mine[0], CancellationToken.None))!.SweepId;
+        var claimed = new List<long>();
+        while (await Store.ClaimAsync(new ClaimRequest("w", s_longLease, SweepId: sweep), CancellationToken.None) is { } run)
+        {
+            claimed.Add(run.RunId);
+        }
+
+        Assert.Equal(mine, claimed);
+        Assert.Equal(RunStatus.Queued, (await Store.GetRunAsync(other[0], CancellationToken.None))!.Status);
+        Assert.Equal(other[0], (await ClaimAsync("any"))!.RunId);
+    }
+
+    [Fact]
     public async Task Sink_AfterAnotherWorkerClaimedTheRun_WritesNothingAndThrowsLeaseLost()
     {
         long[] ids = await _db.QueueAsync("fence", [TestDatabase.Synthetic(7)]);

@@ -67,6 +67,7 @@ internal static class RunCommand
                 {
                     o.Database = database;
                     o.UntilEmpty = true;
+                    o.SweepId = sweepId; // on a shared store, other people's sweeps are not this command's business
                     o.ThreadsPerRun = Math.Max(1, parse.GetValue(threads));
                     o.Concurrency = Math.Max(1, parse.GetValue(concurrency));
                 },

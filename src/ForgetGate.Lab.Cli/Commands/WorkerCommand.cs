@@ -24,16 +24,38 @@ internal static class WorkerCommand
         var poll = new Option<double?>("--poll-seconds") { Description = "Idle poll period in seconds (default 2)." };
         var untilEmpty = new Option<bool>("--until-empty") { Description = "Exit when no run is queued or running." };
         var checkpoints = new Option<string?>("--checkpoints") { Description = "Checkpoint root directory (default: 'checkpoints' beside a SQLite database, results/checkpoints for a PostgreSQL one; put it on a shared file system so another machine can resume a run)." };
+        var sweep = new Option<string?>("--sweep") { Description = "Work only this sweep (id or name); with --until-empty, exit when it is done. Default: every sweep." };
         var shutdown = new Option<double>("--shutdown-seconds") { Description = "Graceful shutdown budget on SIGTERM/Ctrl-C.", DefaultValueFactory = _ => 20 };
 
         var command = new Command("worker", "Claim queued runs and execute them until stopped (SIGTERM/Ctrl-C checkpoints and releases running runs).\nExample: forgetgate worker --db results/forgetgate.db --concurrency 2 --until-empty")
         {
-            db, concurrency, threads, lease, heartbeat, poll, untilEmpty, checkpoints, shutdown,
+            db, concurrency, threads, lease, heartbeat, poll, untilEmpty, checkpoints, sweep, shutdown,
         };
 
         // Synchronous action on purpose: the generic host, not System.CommandLine, owns SIGTERM/Ctrl-C handling.
         command.SetAction(parse =>
         {
+            long? sweepId = null;
+            if (parse.GetValue(sweep) is { } name)
+            {
+                string database = CliDatabase.Resolve(parse.GetValue(db));
+                try
+                {
+                    sweepId = RunStores.Open(database).FindSweepAsync(name, CancellationToken.None).GetAwaiter().GetResult()?.Id;
+                }
+                catch (Exception e) when (e is StoreUnavailableException or System.Data.Common.DbException or ArgumentException or DirectoryNotFoundException)
+                {
+                    Console.Error.WriteLine($"forgetgate worker: --sweep '{name}': cannot read {RunStores.Describe(database)} ({e.Message.TrimEnd('.')}).");
+                    return 2;
+                }
+
+                if (sweepId is null)
+                {
+                    Console.Error.WriteLine($"forgetgate worker: --sweep '{name}': no such sweep in {RunStores.Describe(database)}; 'forgetgate status' lists them.");
+                    return 2;
+                }
+            }
+
             void Configure(WorkerOptions o)
             {
                 o.Database = CliDatabase.Resolve(parse.GetValue(db) ?? (o.Database == RunStores.DefaultDatabase ? null : o.Database));
@@ -44,6 +66,7 @@ internal static class WorkerCommand
                 o.PollSeconds = parse.GetValue(poll) ?? o.PollSeconds;
                 o.UntilEmpty |= parse.GetValue(untilEmpty);
                 o.CheckpointRoot = parse.GetValue(checkpoints) ?? o.CheckpointRoot;
+                o.SweepId = sweepId ?? o.SweepId;
             }
 
             try

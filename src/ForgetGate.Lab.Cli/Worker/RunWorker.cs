@@ -90,7 +90,7 @@ internal sealed class RunWorker : BackgroundService
                         WorkerLog.Rescued(_logger, rescued);
                     }
 
-                    return await _store.ClaimAsync(new ClaimRequest(_owner, Lease, _codeVersion, _environmentJson), stoppingToken).ConfigureAwait(false);
+                    return await _store.ClaimAsync(new ClaimRequest(_owner, Lease, _codeVersion, _environmentJson, _options.SweepId), stoppingToken).ConfigureAwait(false);
                 }, stoppingToken).ConfigureAwait(false);
             }
             catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
@@ -116,7 +116,7 @@ internal sealed class RunWorker : BackgroundService
     private async Task<bool> IsDrainedAsync(CancellationToken stoppingToken)
     {
         var status = await WithStoreRetryAsync(() => _store.GetStatusAsync(stoppingToken), stoppingToken).ConfigureAwait(false);
-        return status.All(s => s.Queued == 0 && s.Running == 0);
+        return status.Where(s => _options.SweepId is null || s.SweepId == _options.SweepId).All(s => s.Queued == 0 && s.Running == 0);
     }
 
     private async Task ExecuteRunAsync(int slot, ClaimedRun run, CancellationToken stoppingToken)

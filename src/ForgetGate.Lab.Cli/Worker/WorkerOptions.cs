@@ -36,6 +36,9 @@ internal sealed class WorkerOptions
 
     /// <summary>Lease owner name; default host:pid.</summary>
     public string? Owner { get; set; }
+
+    /// <summary>Work only this sweep (and, with <see cref="UntilEmpty"/>, stop when it is done); null: every sweep.</summary>
+    public long? SweepId { get; set; }
 }
 
 /// <summary>Checks <see cref="WorkerOptions"/> once at start-up with messages that name the flag and the value.</summary>
@@ -46,7 +49,7 @@ internal sealed class WorkerOptionsValidator : IValidateOptions<WorkerOptions>
         var errors = new List<string>();
         if (string.IsNullOrWhiteSpace(options.Database))
         {
-            errors.Add("--db: empty; expected a SQLite file path.");
+            errors.Add("--db: empty; expected a SQLite file path or a postgres:// URL.");
         }
 
         if (options.Concurrency is < 1 or > 256)
