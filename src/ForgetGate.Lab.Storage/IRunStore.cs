@@ -59,4 +59,11 @@ public interface IRunStore
 
     /// <summary>Everything stored for a sweep's runs, for reports and exports.</summary>
     Task<SweepData> LoadSweepAsync(long sweepId, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Adds to the sweep, as succeeded runs, the given points it does not have yet whose config hash has a succeeded run
+    /// elsewhere in the store: each gets a copy of that run's rows and provenance, one transaction per run, so a crash
+    /// leaves whole runs or none and a repeat adds nothing twice. Returns the runs added (to be skipped by the queue).
+    /// </summary>
+    Task<IReadOnlyList<ReusedRun>> ReuseFinishedRunsAsync(long sweepId, IReadOnlyList<NewRun> runs, CancellationToken cancellationToken);
 }

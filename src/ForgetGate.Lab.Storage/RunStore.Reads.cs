@@ -103,6 +103,130 @@ internal sealed partial class RunStore
         }, cancellationToken);
     }
 
+    public async Task<IReadOnlyList<ReusedRun>> ReuseFinishedRunsAsync(long sweepId, IReadOnlyList<NewRun> runs, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(runs);
+
+        // The oldest succeeded run of each hash is the source: copies always get newer ids, so a chain of reuses
+        // still names the run that was computed.
+        // The IN list is spelled out (@h0, @h1, …): Dapper would send a list as one array parameter to PostgreSQL,
+        // which IN does not accept there.
+        static string CandidatesSql(int count) => $"""
+            SELECT config_hash, MIN(id)
+            FROM runs
+            WHERE status = 'succeeded'
+              AND config_hash IN ({string.Join(", ", Enumerable.Range(0, count).Select(i => string.Create(CultureInfo.InvariantCulture, $"@h{i}")))})
+              AND config_hash NOT IN (
+                  SELECT config_hash
+                  FROM runs
+                  WHERE sweep_id = @SweepId)
+            GROUP BY config_hash
+            """;
+        var sources = new Dictionary<string, long>(StringComparer.Ordinal);
+        foreach (var chunk in runs.Select(r => r.ConfigHash).Distinct(StringComparer.Ordinal).Chunk(500))
+        {
+            var parameters = new DynamicParameters(new { SweepId = sweepId });
+            for (int i = 0; i < chunk.Length; i++)
+            {
+                parameters.Add(string.Create(CultureInfo.InvariantCulture, $"h{i}"), chunk[i]);
+            }
+
+            var rows = await WithConnectionAsync(connection =>
+                connection.QueryAsync<(string ConfigHash, long Id)>(new CommandDefinition(CandidatesSql(chunk.Length), parameters, cancellationToken: cancellationToken)), cancellationToken).ConfigureAwait(false);
+            foreach (var (hash, id) in rows)
+            {
+                sources[hash] = id;
+            }
+        }
+
+        // The run keeps the source's provenance (config, code version, environment, dataset fingerprint, times) and
+        // says where it came from; attempt 0 because nothing was executed for it. ON CONFLICT: a concurrent queuer
+        // (or an earlier call) already added this point, and then no row is copied either.
+        string runSql = $"""
+            INSERT INTO runs (sweep_id, config_json, config_hash, variant, seed, status, priority, attempt, max_attempts,
+                              progress, progress_note, queued_at, started_at, finished_at, code_version, environment, dataset_fingerprint)
+            SELECT @SweepId, config_json, config_hash, variant, seed, status, @Priority, 0, @MaxAttempts,
+                   progress, @Note, {_dialect.Now}, started_at, finished_at, code_version, environment, dataset_fingerprint
+            FROM runs
+            WHERE id = @SourceId
+              AND status = 'succeeded'
+            ON CONFLICT (sweep_id, config_hash) DO NOTHING
+            RETURNING id
+            """;
+
+        // Checkpoints are referenced, not duplicated: the new rows name the source's files.
+        string[] copies =
+        [
+            """
+            INSERT INTO evaluations (run_id, after_task, epoch, eval_task, metric, value)
+            SELECT @RunId, after_task, epoch, eval_task, metric, value
+            FROM evaluations
+            WHERE run_id = @SourceId
+            """,
+            """
+            INSERT INTO training_curves (run_id, task, epoch, step, loss, samples_per_s)
+            SELECT @RunId, task, epoch, step, loss, samples_per_s
+            FROM training_curves
+            WHERE run_id = @SourceId
+            """,
+            """
+            INSERT INTO gate_telemetry (run_id, after_task, layer, eval_task, mean, frac_gt_0_9, frac_lt_0_1, histogram)
+            SELECT @RunId, after_task, layer, eval_task, mean, frac_gt_0_9, frac_lt_0_1, histogram
+            FROM gate_telemetry
+            WHERE run_id = @SourceId
+            """,
+            """
+            INSERT INTO run_summaries (run_id, metric, convention, value)
+            SELECT @RunId, metric, convention, value
+            FROM run_summaries
+            WHERE run_id = @SourceId
+            """,
+            """
+            INSERT INTO checkpoints (run_id, task, epoch, batch, path, sha256, attempt, created_at)
+            SELECT @RunId, task, epoch, batch, path, sha256, attempt, created_at
+            FROM checkpoints
+            WHERE run_id = @SourceId
+            """,
+        ];
+
+        var reused = new List<ReusedRun>();
+        foreach (var run in runs.DistinctBy(r => r.ConfigHash, StringComparer.Ordinal))
+        {
+            if (!sources.TryGetValue(run.ConfigHash, out long sourceId))
+            {
+                continue;
+            }
+
+            var args = new
+            {
+                SweepId = sweepId,
+                SourceId = sourceId,
+                run.Priority,
+                run.MaxAttempts,
+                Note = string.Create(CultureInfo.InvariantCulture, $"reused from run {sourceId}"),
+            };
+            long? runId = await InWriteAsync(async (connection, transaction) =>
+            {
+                long? id = await connection.QuerySingleOrDefaultAsync<long?>(new CommandDefinition(runSql, args, transaction, cancellationToken: cancellationToken)).ConfigureAwait(false);
+                if (id is { } created)
+                {
+                    foreach (string sql in copies)
+                    {
+                        await connection.ExecuteAsync(new CommandDefinition(sql, new { RunId = created, SourceId = sourceId }, transaction, cancellationToken: cancellationToken)).ConfigureAwait(false);
+                    }
+                }
+
+                return id;
+            }, cancellationToken).ConfigureAwait(false);
+            if (runId is { } added)
+            {
+                reused.Add(new ReusedRun(run.ConfigHash, sourceId, added));
+            }
+        }
+
+        return reused;
+    }
+
     // Dapper maps columns to settable properties with type conversion (SQLite INTEGER is Int64);
     // positional records would need exact types, so rows land here first.
     private sealed class SweepRow

@@ -87,3 +87,6 @@ public sealed class RunRecord
 
 /// <summary>A sweep and how many of its runs are in each status.</summary>
 public sealed record SweepStatus(long SweepId, string Name, long Queued, long Running, long Succeeded, long Failed, long Cancelled, double MeanProgress);
+
+/// <summary>A point of a sweep filled from a finished run of another sweep: <paramref name="RunId"/> is the new run, a copy of <paramref name="SourceRunId"/>.</summary>
+public sealed record ReusedRun(string ConfigHash, long SourceRunId, long RunId);
