@@ -1,5 +1,7 @@
 using System.Text.Json;
+using ForgetGate.Lab.Cli.Errors;
 using ForgetGate.Lab.Storage;
+using Microsoft.Extensions.Configuration;
 
 namespace ForgetGate.Lab.Cli;
 
@@ -38,10 +40,60 @@ internal static class CliDatabase
             }
             catch (JsonException e)
             {
-                throw new InvalidOperationException($"{settings}: not valid JSON ({e.Message}).", e);
+                throw new CliException(ExitCodes.BadInput, $"{settings}: not valid JSON ({e.Message.TrimEnd('.')}).", e);
             }
         }
 
         return RunStores.DefaultDatabase;
+    }
+
+    /// <summary>
+    /// Opens the store <paramref name="database"/> names, with the same <c>Store</c> settings the worker reads
+    /// (<c>appsettings.json</c>, or environment variables such as <c>Store__BusyTimeout=00:00:05</c>).
+    /// A --db that cannot name a store is bad input.
+    /// </summary>
+    public static IRunStore Open(string database)
+    {
+        try
+        {
+            return RunStores.Open(database, StoreOptions());
+        }
+        catch (Exception e) when (e is ArgumentException or DirectoryNotFoundException or NotSupportedException)
+        {
+            throw new CliException(ExitCodes.BadInput, e.Message, e);
+        }
+    }
+
+    /// <summary>
+    /// Opens a store a command only reads: a SQLite file must already exist (opening would create an empty one, and
+    /// the command would then fail on a missing table instead of saying what is wrong).
+    /// </summary>
+    public static IRunStore OpenExisting(string database)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(database);
+        if (!RunStores.IsPostgres(database) && !File.Exists(database))
+        {
+            throw new CliException(ExitCodes.BadInput, $"database '{Path.GetFullPath(database)}' does not exist; queue a sweep first, or name the store with --db or FORGETGATE_DB.");
+        }
+
+        return Open(database);
+    }
+
+    /// <summary>The <c>Store</c> configuration section, as <see cref="Worker.WorkerHost"/> binds it.</summary>
+    public static StoreOptions StoreOptions()
+    {
+        try
+        {
+            var configuration = new ConfigurationBuilder()
+                .SetBasePath(Directory.GetCurrentDirectory())
+                .AddJsonFile("appsettings.json", optional: true)
+                .AddEnvironmentVariables()
+                .Build();
+            return configuration.GetSection("Store").Get<StoreOptions>() ?? new StoreOptions();
+        }
+        catch (Exception e) when (e is InvalidDataException or InvalidOperationException or FormatException)
+        {
+            throw new CliException(ExitCodes.BadInput, $"Store settings (appsettings.json 'Store', Store__* environment variables): {e.Message.TrimEnd('.')}.", e);
+        }
     }
 }
