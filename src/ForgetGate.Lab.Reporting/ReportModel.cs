@@ -5,11 +5,12 @@ public sealed record SweepReport(
     string SweepName, string SpecHash, DateTimeOffset GeneratedAt, bool IsRegression, IReadOnlyList<string> TaskNames,
     string GroupBy, IReadOnlyList<RunReport> Runs);
 
-/// <summary>One run: its group (e.g. the variant), seed, provenance and measurements.</summary>
+/// <summary>One run: its group (e.g. the variant), seed, provenance and measurements; <paramref name="ReusedFrom"/>: the earlier sweep's run it was copied from.</summary>
 public sealed record RunReport(
     long RunId, string Group, long Seed, IReadOnlyDictionary<string, string> Factors, string Status, string ConfigJson, string ConfigHash,
     string CodeVersion, string DatasetFingerprint, IReadOnlyDictionary<string, string> Environment, double WallSeconds, double TrainSamplesPerSecond,
-    IReadOnlyList<EvaluationPoint> Evaluations, IReadOnlyList<SummaryMetric> Summary, IReadOnlyList<GateHistogram> Gates, IReadOnlyList<LossPoint> Loss);
+    IReadOnlyList<EvaluationPoint> Evaluations, IReadOnlyList<SummaryMetric> Summary, IReadOnlyList<GateHistogram> Gates, IReadOnlyList<LossPoint> Loss,
+    long? ReusedFrom = null);
 
 /// <summary>Score of <paramref name="EvalTask"/> after training <paramref name="AfterTask"/> tasks (0 = untrained) at <paramref name="Epoch"/>.</summary>
 public sealed record EvaluationPoint(int AfterTask, int Epoch, int EvalTask, string Metric, double Value);

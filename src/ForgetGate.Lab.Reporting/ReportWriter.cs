@@ -150,7 +150,8 @@ public static class ReportWriter
         sb.Append("<h2>Runs</h2>");
         foreach (var run in r.Runs.OrderBy(x => x.RunId))
         {
-            sb.Append(s_inv, $"<details><summary>run {run.RunId}: {E(run.Group)} seed {run.Seed}, {E(run.Status)}, {F(run.WallSeconds, "F1")} s, {F(run.TrainSamplesPerSecond, "F0")} samples/s</summary>");
+            string reused = run.ReusedFrom is { } source ? string.Create(s_inv, $" (reused from run {source} of an earlier sweep)") : "";
+            sb.Append(s_inv, $"<details><summary>run {run.RunId}: {E(run.Group)} seed {run.Seed}, {E(run.Status)}{reused}, {F(run.WallSeconds, "F1")} s, {F(run.TrainSamplesPerSecond, "F0")} samples/s</summary>");
             sb.Append(s_inv, $"<p>config SHA-256 <code>{E(run.ConfigHash)}</code><br>code {E(run.CodeVersion)}<br>dataset fingerprint <code>{E(run.DatasetFingerprint)}</code><br>environment: {E(string.Join(", ", run.Environment.OrderBy(k => k.Key, StringComparer.Ordinal).Select(k => $"{k.Key}={k.Value}")))}</p>");
             sb.Append("<pre>").Append(E(run.ConfigJson)).Append("</pre></details>");
         }

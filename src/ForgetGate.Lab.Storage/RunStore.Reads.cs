@@ -47,7 +47,7 @@ internal sealed partial class RunStore
         string runsSql = """
             SELECT id, config_json AS ConfigJson, config_hash AS ConfigHash, variant, seed, status, attempt, error,
                    started_at AS StartedAt, finished_at AS FinishedAt, code_version AS CodeVersion,
-                   environment, dataset_fingerprint AS DatasetFingerprint
+                   environment, dataset_fingerprint AS DatasetFingerprint, progress_note AS ProgressNote
             FROM runs
             WHERE sweep_id = @SweepId
             ORDER BY id
@@ -88,7 +88,7 @@ internal sealed partial class RunStore
             var sweep = (await connection.QuerySingleOrDefaultAsync<SweepRow>(Q(sweepSql)).ConfigureAwait(false))?.ToInfo()
                 ?? throw new InvalidOperationException(string.Create(CultureInfo.InvariantCulture, $"Sweep {sweepId} does not exist in '{Location}'."));
             var runs = (await connection.QueryAsync<RunRow>(Q(runsSql)).ConfigureAwait(false))
-                .Select(r => new StoredRun(r.Id, r.ConfigJson, r.ConfigHash, r.Variant, r.Seed, r.Status, r.Attempt, r.Error, r.StartedAt, r.FinishedAt, r.CodeVersion, r.Environment, r.DatasetFingerprint))
+                .Select(r => new StoredRun(r.Id, r.ConfigJson, r.ConfigHash, r.Variant, r.Seed, r.Status, r.Attempt, r.Error, r.StartedAt, r.FinishedAt, r.CodeVersion, r.Environment, r.DatasetFingerprint, ReusedFrom(r.ProgressNote)))
                 .ToList();
             var evaluations = (await connection.QueryAsync<EvaluationRow>(Q(evaluationsSql)).ConfigureAwait(false))
                 .Select(e => new StoredEvaluation(e.RunId, e.AfterTask, e.Epoch, e.EvalTask, e.Metric, e.Value)).ToList();
@@ -102,6 +102,13 @@ internal sealed partial class RunStore
             return new SweepData(sweep, runs, evaluations, summaries, gates, losses);
         }, cancellationToken);
     }
+
+    /// <summary>The progress note of a reused run, followed by the source run's id.</summary>
+    private const string ReusedNote = "reused from run ";
+
+    private static long? ReusedFrom(string? note) =>
+        note is not null && note.StartsWith(ReusedNote, StringComparison.Ordinal)
+            && long.TryParse(note.AsSpan(ReusedNote.Length), NumberStyles.None, CultureInfo.InvariantCulture, out long source) ? source : null;
 
     public async Task<IReadOnlyList<ReusedRun>> ReuseFinishedRunsAsync(long sweepId, IReadOnlyList<NewRun> runs, CancellationToken cancellationToken)
     {
@@ -203,7 +210,7 @@ internal sealed partial class RunStore
                 SourceId = sourceId,
                 run.Priority,
                 run.MaxAttempts,
-                Note = string.Create(CultureInfo.InvariantCulture, $"reused from run {sourceId}"),
+                Note = string.Create(CultureInfo.InvariantCulture, $"{ReusedNote}{sourceId}"),
             };
             long? runId = await InWriteAsync(async (connection, transaction) =>
             {
@@ -271,6 +278,8 @@ internal sealed partial class RunStore
         public string? Environment { get; init; }
 
         public string? DatasetFingerprint { get; init; }
+
+        public string? ProgressNote { get; init; }
     }
 
     private sealed class EvaluationRow

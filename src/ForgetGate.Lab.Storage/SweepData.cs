@@ -3,10 +3,10 @@ namespace ForgetGate.Lab.Storage;
 /// <summary>A sweep's identity.</summary>
 public sealed record SweepInfo(long Id, string Name, string SpecText, string SpecHash, string CreatedAt);
 
-/// <summary>One run as stored, with its provenance.</summary>
+/// <summary>One run as stored, with its provenance; <paramref name="ReusedFrom"/> names the run of an earlier sweep it was copied from.</summary>
 public sealed record StoredRun(
     long Id, string ConfigJson, string ConfigHash, string? Variant, long Seed, string Status, long Attempt, string? Error,
-    string? StartedAt, string? FinishedAt, string? CodeVersion, string? Environment, string? DatasetFingerprint);
+    string? StartedAt, string? FinishedAt, string? CodeVersion, string? Environment, string? DatasetFingerprint, long? ReusedFrom = null);
 
 /// <summary>An evaluation row of a run.</summary>
 public sealed record StoredEvaluation(long RunId, int AfterTask, int Epoch, int EvalTask, string Metric, double Value);

@@ -159,7 +159,9 @@ public abstract class RunReuseTests : IDisposable
         Assert.NotEmpty(original.Summaries);
         Assert.Equal(original.Summaries.Select(s => s with { RunId = map[s.RunId] }), copy.Summaries.Where(s => map.ContainsValue(s.RunId)));
         Assert.Equal(original.Evaluations.Select(e => e with { RunId = map[e.RunId] }), copy.Evaluations.Where(e => map.ContainsValue(e.RunId)));
-        Assert.Equal(original.Runs.Select(r => r with { Id = map[r.Id], Attempt = 0 }), copy.Runs.Where(r => map.ContainsValue(r.Id))); // attempt 0: nothing was executed for the copy
+        // Attempt 0: nothing was executed for the copy; ReusedFrom names the source (reports show it).
+        Assert.Equal(original.Runs.Select(r => r with { Id = map[r.Id], Attempt = 0, ReusedFrom = r.Id }), copy.Runs.Where(r => map.ContainsValue(r.Id)));
+        Assert.All(original.Runs, r => Assert.Null(r.ReusedFrom));
     }
 
     [Fact]

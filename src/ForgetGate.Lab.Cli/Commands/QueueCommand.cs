@@ -1,12 +1,16 @@
 using System.CommandLine;
 using System.Globalization;
+using ForgetGate.Lab.Cli.Errors;
 using ForgetGate.Lab.Core.Runs;
 using ForgetGate.Lab.Core.Specs;
 using ForgetGate.Lab.Storage;
 
 namespace ForgetGate.Lab.Cli.Commands;
 
-/// <summary><c>forgetgate queue SPEC</c>: expands a spec and queues one run per point (a point already queued in the sweep is skipped).</summary>
+/// <summary>
+/// <c>forgetgate queue SPEC</c>: expands a spec and queues one run per point (a point already queued in the sweep is
+/// skipped; a point finished in an earlier sweep is reused unless <c>--no-reuse</c>).
+/// </summary>
 internal static class QueueCommand
 {
     /// <summary>Spec readers tried in order; the YAML spec reader is added here when it is wired in.</summary>
@@ -26,35 +30,29 @@ internal static class QueueCommand
         var dryRun = new Option<bool>("--dry-run") { Description = "List the points without queueing them." };
         var priority = new Option<int?>("--priority") { Description = "Priority of the queued runs (higher first); default: the spec's." };
         var maxAttempts = new Option<int?>("--max-attempts") { Description = "Attempts before a run is failed; default: the spec's (3)." };
+        var noReuse = SweepQueuer.CreateNoReuseOption();
         var command = new Command("queue", "Validate a spec, expand its sweep and queue one run per point.\nExample: forgetgate queue experiments/quick.yaml --dry-run --set seed=[1,2]")
         {
-            spec, db, dryRun, priority, maxAttempts, set,
+            spec, db, dryRun, priority, maxAttempts, set, noReuse,
         };
         command.SetAction(parse =>
         {
             var file = parse.GetValue(spec)!;
             if (!file.Exists)
             {
-                Console.Error.WriteLine($"forgetgate queue: spec file '{file.FullName}' does not exist.");
-                return 2;
+                throw new CliException(ExitCodes.BadInput, $"spec file '{file.FullName}' does not exist.");
             }
 
-            var source = SourceFor(file.FullName, parse.GetValue(set) ?? []);
-            if (source is null)
-            {
-                Console.Error.WriteLine($"forgetgate queue: no spec reader for '{file.Name}' (known: .yaml specs, .json run lists).");
-                return 2;
-            }
-
+            var source = SourceFor(file.FullName, parse.GetValue(set) ?? [])
+                ?? throw new CliException(ExitCodes.BadInput, $"no spec reader for '{file.Name}' (known: .yaml specs, .json run lists).");
             SweepPlan plan;
             try
             {
                 plan = source.Load(file.FullName);
             }
-            catch (Exception e) when (e is FormatException or SpecValidationException)
+            catch (FormatException e)
             {
-                Console.Error.WriteLine($"forgetgate queue: {e.Message}");
-                return 2;
+                throw new CliException(ExitCodes.BadInput, e.Message, e);
             }
 
             var inv = CultureInfo.InvariantCulture;
@@ -66,16 +64,18 @@ internal static class QueueCommand
                     Console.WriteLine(string.Create(inv, $"{point.ConfigHash[..12]}  seed {point.Seed}  {point.ConfigJson}"));
                 }
 
-                return 0;
+                return ExitCodes.Success;
             }
 
-            var store = RunStores.Open(CliDatabase.Resolve(parse.GetValue(db)));
-            store.MigrateAsync(CancellationToken.None).GetAwaiter().GetResult();
-            long sweepId = store.CreateSweepAsync(new NewSweep(plan.Name, plan.SpecText, plan.SpecHash), CancellationToken.None).GetAwaiter().GetResult();
-            var runs = plan.Points.Select(p => new NewRun(p.ConfigJson, p.ConfigHash, p.Seed, p.Variant, parse.GetValue(priority) ?? plan.Priority ?? 0, parse.GetValue(maxAttempts) ?? plan.MaxAttempts ?? 3)).ToList();
-            var result = store.EnqueueAsync(sweepId, runs, CancellationToken.None).GetAwaiter().GetResult();
-            Console.WriteLine(string.Create(inv, $"sweep {sweepId} '{plan.Name}': queued {result.Inserted} run(s), {result.Duplicates} already queued"));
-            return 0;
+            var store = CliDatabase.Open(CliDatabase.Resolve(parse.GetValue(db)));
+            var queued = SweepQueuer.QueueAsync(store, plan, parse.GetValue(priority) ?? plan.Priority ?? 0, parse.GetValue(maxAttempts) ?? plan.MaxAttempts ?? 3, reuse: !parse.GetValue(noReuse), CancellationToken.None)
+                .GetAwaiter().GetResult();
+            Console.WriteLine(string.Create(inv, $"sweep {queued.SweepId} '{plan.Name}': queued {queued.Queued} run(s), {queued.AlreadyInSweep} already queued"));
+            if (queued.ReuseLine is { } reuseLine)
+            {
+                Console.WriteLine(reuseLine);
+            }
+            return ExitCodes.Success;
         });
         return command;
     }

@@ -83,7 +83,8 @@ internal static class ReportCommand
                 [.. evaluations[r.Id].Select(e => new EvaluationPoint(e.AfterTask, e.Epoch, e.EvalTask, e.Metric, e.Value))],
                 [.. summary.Select(s => new SummaryMetric(s.Metric, s.Convention, s.Value))],
                 [.. gates[r.Id].Select(g => new GateHistogram(g.AfterTask, g.Layer, g.EvalTask, g.Mean, g.FracGt09, g.FracLt01, g.Histogram))],
-                [.. losses[r.Id].Select(l => new LossPoint(l.Task, l.Epoch, l.Step, l.Loss))]);
+                [.. losses[r.Id].Select(l => new LossPoint(l.Task, l.Epoch, l.Step, l.Loss))],
+                r.ReusedFrom);
         }).ToList();
         return new SweepReport(
             data.Sweep.Name, data.Sweep.SpecHash, generatedAt, regression,

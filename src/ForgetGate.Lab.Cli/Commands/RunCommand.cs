@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Globalization;
+using ForgetGate.Lab.Cli.Errors;
 using ForgetGate.Lab.Cli.Progress;
 using ForgetGate.Lab.Cli.Worker;
 using ForgetGate.Lab.Core.Metrics;
@@ -11,8 +12,9 @@ using Microsoft.Extensions.Logging;
 namespace ForgetGate.Lab.Cli.Commands;
 
 /// <summary>
-/// <c>forgetgate run SPEC</c>: the one-shot path. Queues the sweep (runs already done in this sweep are kept, so
-/// re-running is cheap), works the queue with a local worker until it is empty, prints the comparison and writes the report.
+/// <c>forgetgate run SPEC</c>: the one-shot path. Queues the sweep (points already done in this sweep are kept, and points
+/// finished in earlier sweeps are reused, so re-running and growing a spec are cheap), works the queue with a local
+/// worker until it is empty, prints the comparison and writes the report.
 /// </summary>
 internal static class RunCommand
 {
@@ -24,39 +26,33 @@ internal static class RunCommand
         var threads = new Option<int>("--threads") { Description = "Compute threads per run (results do not depend on it).", DefaultValueFactory = _ => Environment.ProcessorCount };
         var concurrency = new Option<int>("--concurrency") { Description = "Runs executed at once.", DefaultValueFactory = _ => 1 };
         var output = new Option<string?>("--out") { Description = "Report folder (default results/<sweep name>)." };
+        var noReuse = SweepQueuer.CreateNoReuseOption();
         var command = new Command("run", "Queue a spec's sweep, run it here until done, and write its report.\nExample: forgetgate run experiments/quick.yaml --set seed=[1,2,3]")
         {
-            spec, db, set, threads, concurrency, output,
+            spec, db, set, threads, concurrency, output, noReuse,
         };
 
         command.SetAction(parse =>
         {
             var file = parse.GetValue(spec)!;
             string database = CliDatabase.Resolve(parse.GetValue(db));
-            var source = new YamlSweepSource(parse.GetValue(set) ?? []);
             if (!file.Exists)
             {
-                return Fail($"spec file '{file.FullName}' does not exist.");
+                throw new CliException(ExitCodes.BadInput, $"spec file '{file.FullName}' does not exist.");
             }
 
-            Core.Runs.SweepPlan plan;
-            try
-            {
-                plan = source.Load(file.FullName);
-            }
-            catch (SpecValidationException e)
-            {
-                return Fail(e.Message);
-            }
-
+            // A bad spec (or --set) throws here, before the store is touched: nothing is queued, no file is created.
+            var plan = new YamlSweepSource(parse.GetValue(set) ?? []).Load(file.FullName);
             Directory.CreateDirectory(RunStores.LocalDirectory(database));
-            var store = RunStores.Open(database);
-            store.MigrateAsync(CancellationToken.None).GetAwaiter().GetResult();
-            long sweepId = store.CreateSweepAsync(new NewSweep(plan.Name, plan.SpecText, plan.SpecHash), CancellationToken.None).GetAwaiter().GetResult();
-            var queued = store.EnqueueAsync(sweepId, plan.Points.Select(p => new NewRun(p.ConfigJson, p.ConfigHash, p.Seed, p.Variant, plan.Priority ?? 0, plan.MaxAttempts ?? 3)).ToList(), CancellationToken.None)
-                .GetAwaiter().GetResult();
+            var store = CliDatabase.Open(database);
+            var queued = SweepQueuer.QueueAsync(store, plan, plan.Priority ?? 0, plan.MaxAttempts ?? 3, reuse: !parse.GetValue(noReuse), CancellationToken.None).GetAwaiter().GetResult();
+            long sweepId = queued.SweepId;
             var inv = CultureInfo.InvariantCulture;
-            Console.WriteLine(string.Create(inv, $"sweep {sweepId} '{plan.Name}': {plan.Points.Count} run(s); {queued.Inserted} newly queued, {queued.Duplicates} already in this sweep (done ones are reused)"));
+            Console.WriteLine(string.Create(inv, $"sweep {sweepId} '{plan.Name}': {plan.Points.Count} run(s); {queued.Queued} newly queued, {queued.AlreadyInSweep} already in this sweep (done ones are reused)"));
+            if (queued.ReuseLine is { } reuseLine)
+            {
+                Console.WriteLine(reuseLine);
+            }
 
             var labels = plan.Points.ToDictionary(p => p.ConfigHash, p => string.Create(inv, $"[{p.Variant} seed {p.Seed}]"));
             var before = store.LoadSweepAsync(sweepId, CancellationToken.None).GetAwaiter().GetResult();
@@ -87,18 +83,12 @@ internal static class RunCommand
             if (failed > 0)
             {
                 Console.Error.WriteLine(string.Create(inv, $"forgetgate run: {failed} run(s) did not succeed; see 'forgetgate status' and the report."));
-                return 1;
+                return ExitCodes.Failed;
             }
 
             return Environment.ExitCode;
         });
         return command;
-
-        static int Fail(string message)
-        {
-            Console.Error.WriteLine($"forgetgate run: {message}");
-            return 2;
-        }
     }
 
     internal static string SafeName(string name) =>

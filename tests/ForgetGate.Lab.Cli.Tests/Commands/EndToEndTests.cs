@@ -73,6 +73,64 @@ public sealed class EndToEndTests : IDisposable
     }
 
     [Fact]
+    public void Queue_SpecGrownByAVariant_QueuesOnlyTheNewPointAndItsReportHasTheReusedRunsMetricsUnchanged()
+    {
+        string Spec(string file, string variants)
+        {
+            string path = Path.Combine(_dir, file);
+            File.WriteAllText(path, $$"""
+                name: grow
+                scenario:
+                  kind: permuted
+                  tasks: 2
+                  train_per_task: 200
+                  test_per_task: 100
+                model:
+                  variant: [{{variants}}]
+                  hidden: 8
+                training:
+                  batch_size: 50
+                """);
+            return path;
+        }
+
+        string db = Path.Combine(_dir, "results", "fg.db");
+        Directory.CreateDirectory(Path.GetDirectoryName(db)!);
+        var first = Forgetgate("run", Spec("grow.yaml", "lstm, gru"), "--db", db, "--threads", "1");
+        Assert.True(first.Code == 0, first.Out + first.Err);
+        Assert.Contains("0 of 2 points reused from earlier sweeps", first.Out, StringComparison.Ordinal);
+        string[] before = File.ReadAllLines(Path.Combine(_dir, "results", "grow", "runs.csv"));
+
+        // The grown spec is a new sweep: only cifg is queued, lstm and gru are filled from sweep 1.
+        string grown = Spec("grow-plus.yaml", "lstm, gru, cifg");
+        var queue = Forgetgate("queue", grown, "--db", db);
+        Assert.True(queue.Code == 0, queue.Out + queue.Err);
+        Assert.Contains("sweep 2 'grow': queued 1 run(s), 0 already queued", queue.Out, StringComparison.Ordinal);
+        Assert.Contains("2 of 3 points reused from earlier sweeps", queue.Out, StringComparison.Ordinal);
+        Assert.Matches(@"2 grow\s+1\s+0\s+2\s+0\s+0", Forgetgate("status", "--db", db).Out);
+
+        var second = Forgetgate("run", grown, "--db", db, "--threads", "1");
+        Assert.True(second.Code == 0, second.Out + second.Err);
+        Assert.Contains("0 newly queued, 3 already in this sweep", second.Out, StringComparison.Ordinal);
+        Assert.DoesNotContain("points reused", second.Out, StringComparison.Ordinal); // nothing was decided this time
+        string[] after = File.ReadAllLines(Path.Combine(_dir, "results", "grow", "runs.csv"));
+
+        // runs.csv: run,variant,seed,status,config_hash,wall_seconds,train_samples_per_s,acc,bwt,…: every column of
+        // the reused runs but the run id is the original's, to the last bit (values are printed round-trip).
+        static string WithoutId(string line) => line[(line.IndexOf(',', StringComparison.Ordinal) + 1)..];
+        Assert.Equal(before[0], after[0]);
+        Assert.Equal(before.Skip(1).Select(WithoutId), after.Skip(1).Take(2).Select(WithoutId));
+        Assert.StartsWith("5,cifg,0,succeeded,", after[3], StringComparison.Ordinal);
+        string html = File.ReadAllText(Path.Combine(_dir, "results", "grow", "report.html"));
+        Assert.Contains("reused from run 1", html, StringComparison.Ordinal);
+
+        // --no-reuse under yet another spec text computes every point again.
+        var fresh = Forgetgate("queue", Spec("grow-fresh.yaml", "gru, lstm"), "--db", db, "--no-reuse");
+        Assert.Contains("queued 2 run(s), 0 already queued", fresh.Out, StringComparison.Ordinal);
+        Assert.Contains("reuse of earlier sweeps' runs is off (--no-reuse)", fresh.Out, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Run_BadSpec_ExitsTwoNamingTheFieldAndQueuesNothing()
     {
         string spec = Path.Combine(_dir, "bad.yaml");
