@@ -5,31 +5,46 @@ namespace ForgetGate.Lab.Reporting;
 /// <summary>What the renderers show, computed once from the model: per-group matrices, curves and metric intervals.</summary>
 internal sealed class ReportAnalysis
 {
-    private static readonly (string Name, string Label, bool HigherIsBetter)[] s_core =
-    [
-        ("acc", "ACC", true), ("bwt", "BWT", true), ("fwt", "FWT", true), ("forgetting", "Forgetting", false), ("learning_accuracy", "Learning acc.", true),
-    ];
-
-    /// <summary>The metrics shown; intransigence joins them when a run has a cumulative counterpart in the sweep.</summary>
-    public IReadOnlyList<(string Name, string Label, bool HigherIsBetter)> Metrics { get; }
+    /// <summary>
+    /// The metrics shown, with their label and direction. Stored summaries are computed on scores (accuracy, or −MSE
+    /// for regression), so higher is better everywhere; a regression sweep shows them in MSE instead (value × −1, lower
+    /// is better), except forgetting and intransigence, which are differences already in MSE units.
+    /// </summary>
+    public IReadOnlyList<MetricView> Metrics { get; }
 
     public ReportAnalysis(SweepReport report)
     {
         Report = report;
-        Metrics = report.Runs.Any(r => r.Summary.Any(m => m.Name == "intransigence"))
-            ? [.. s_core, ("intransigence", "Intransigence", false)]
-            : s_core;
+        Metrics = MetricViews(report);
         ScoreMetric = report.IsRegression ? "score" : "accuracy";
         Groups = report.Runs.Where(r => r.Status == "succeeded").GroupBy(r => r.Group).OrderBy(g => g.Key, StringComparer.Ordinal)
             .Select(g => new Group(g.Key, g.OrderBy(r => r.Seed).ThenBy(r => r.RunId).ToList())).ToList();
         Tasks = report.TaskNames.Count;
-        Intervals = Groups.ToDictionary(g => g.Name, g => Metrics.ToDictionary(m => m.Name, m => MeanInterval.Of(g.Runs.Select(r => r.Summary.FirstOrDefault(s => s.Name == m.Name)?.Value ?? double.NaN))));
+        Intervals = Groups.ToDictionary(g => g.Name, g => Metrics.ToDictionary(m => m.Name, m => MeanInterval.Of(g.Runs.Select(r => m.Shown(r))), StringComparer.Ordinal), StringComparer.Ordinal);
         Best = Metrics.ToDictionary(m => m.Name, m =>
         {
             var candidates = Groups.Where(g => double.IsFinite(Intervals[g.Name][m.Name].Mean)).ToList();
             return candidates.Count == 0 ? null
                 : (m.HigherIsBetter ? candidates.MaxBy(g => Intervals[g.Name][m.Name].Mean) : candidates.MinBy(g => Intervals[g.Name][m.Name].Mean))!.Name;
-        });
+        }, StringComparer.Ordinal);
+    }
+
+    /// <summary>The metrics a report of <paramref name="report"/> shows; intransigence joins them when a run has a cumulative counterpart.</summary>
+    public static IReadOnlyList<MetricView> MetricViews(SweepReport report)
+    {
+        bool intransigence = report.Runs.Any(r => r.Summary.Any(m => m.Name == "intransigence"));
+        IEnumerable<MetricView> core = report.IsRegression
+            ?
+            [
+                new("acc", "Final MSE", false, -1), new("bwt", "BWT (ΔMSE)", false, -1), new("fwt", "FWT (ΔMSE)", false, -1),
+                new("forgetting", "Forgetting (MSE)", false, 1), new("learning_accuracy", "Learning MSE", false, -1),
+            ]
+            :
+            [
+                new("acc", "ACC", true, 1), new("bwt", "BWT", true, 1), new("fwt", "FWT", true, 1),
+                new("forgetting", "Forgetting", false, 1), new("learning_accuracy", "Learning acc.", true, 1),
+            ];
+        return intransigence ? [.. core, new("intransigence", report.IsRegression ? "Intransigence (MSE)" : "Intransigence", false, 1)] : [.. core];
     }
 
     public SweepReport Report { get; }
@@ -126,4 +141,18 @@ internal sealed class ReportAnalysis
     }
 
     internal sealed record Group(string Name, IReadOnlyList<RunReport> Runs);
+}
+
+/// <summary>How a stored summary metric is shown: its label, which direction is better, and the factor applied to the stored value.</summary>
+/// <param name="Name">Stored metric name (run_summaries.metric).</param>
+/// <param name="Label">Column label.</param>
+/// <param name="HigherIsBetter">Direction of the shown value.</param>
+/// <param name="Sign">Shown value = Sign × stored value (−1 turns a −MSE score metric into MSE).</param>
+internal sealed record MetricView(string Name, string Label, bool HigherIsBetter, double Sign)
+{
+    /// <summary>The label with its direction: "ACC ↑", "Final MSE ↓".</summary>
+    public string Header => Label + (HigherIsBetter ? " ↑" : " ↓");
+
+    /// <summary>The shown value of a run (NaN when it has none).</summary>
+    public double Shown(RunReport run) => Sign * (run.Summary.FirstOrDefault(s => s.Name == Name)?.Value ?? double.NaN);
 }

@@ -66,7 +66,7 @@ public static class ReportWriter
             list.Add(($"curves-{i}.svg", Curves($"{g.Name}: {valueLabel} on each task through training", labels, curves, yLow, yHigh, valueLabel, boundaries)));
         }
 
-        foreach (var (name, label, higher) in a.Metrics)
+        foreach (var (name, label, higher, _) in a.Metrics)
         {
             var bars = a.Groups.Select(g => (g.Name, a.Intervals[g.Name][name].Mean, a.Intervals[g.Name][name].HalfWidth)).ToList();
             int best = a.Groups.ToList().FindIndex(g => g.Name == a.Best[name]);
@@ -102,6 +102,11 @@ public static class ReportWriter
         return double.IsFinite(ci.HalfWidth) ? $"{F(ci.Mean)} ± {F(ci.HalfWidth)}" : $"{F(ci.Mean)} (n={ci.Count})";
     }
 
+    /// <summary>How a regression report's comparison reads: the same words in HTML, Markdown and the console tables.</summary>
+    internal const string RegressionNote =
+        "Regression: errors in MSE, lower is better. Final MSE = −ACC and learning MSE = −learning accuracy on −MSE scores; " +
+        "BWT and FWT (ΔMSE) are −BWT and −FWT, the change of MSE; forgetting is an MSE increase.";
+
     private static string Html(ReportAnalysis a, List<(string Name, string Svg)> figures)
     {
         var r = a.Report;
@@ -118,7 +123,7 @@ public static class ReportWriter
         sb.Append("<h2>Comparison</h2><table><tr><th>").Append(E(r.GroupBy)).Append("</th><th>runs</th>");
         foreach (var m in a.Metrics)
         {
-            sb.Append("<th>").Append(E(m.Label)).Append(m.HigherIsBetter ? " ↑" : " ↓").Append("</th>");
+            sb.Append("<th>").Append(E(m.Header)).Append("</th>");
         }
 
         sb.Append("<th>train samples/s</th></tr>");
@@ -133,7 +138,8 @@ public static class ReportWriter
             sb.Append("<td>").Append(F(MeanOf(g.Runs.Select(x => x.TrainSamplesPerSecond)), "F0")).Append("</td></tr>");
         }
 
-        sb.Append("</table><p>Mean ± 95% confidence interval over seeds (Student's t with n−1 degrees of freedom); the best value per column is bold.</p>");
+        sb.Append("</table><p>Mean ± 95% confidence interval over seeds (Student's t with n−1 degrees of freedom); the best value per column is bold.")
+          .Append(r.IsRegression ? " " + E(RegressionNote) : "").Append("</p>");
         Section(sb, "Accuracy matrices", figures, "heatmap-");
         Section(sb, "Forgetting curves (mean, band = min–max over seeds)", figures, "curves-");
         Section(sb, "Variant comparison", figures, "compare-");
@@ -182,7 +188,7 @@ public static class ReportWriter
         var r = a.Report;
         var sb = new StringBuilder();
         sb.Append(s_inv, $"# {r.SweepName}\n\n{r.Runs.Count} run(s) grouped by {r.GroupBy}; {r.TaskNames.Count} tasks; spec SHA-256 `{r.SpecHash}`.\n\n**{a.Headline()}**\n\n");
-        sb.Append("| ").Append(r.GroupBy).Append(" | runs | ").Append(string.Join(" | ", a.Metrics.Select(m => m.Label + (m.HigherIsBetter ? " ↑" : " ↓")))).Append(" |\n|");
+        sb.Append("| ").Append(r.GroupBy).Append(" | runs | ").Append(string.Join(" | ", a.Metrics.Select(m => m.Header))).Append(" |\n|");
         sb.Append(string.Concat(Enumerable.Repeat("---|", a.Metrics.Count + 2))).Append('\n');
         foreach (var g in a.Groups)
         {
@@ -190,7 +196,8 @@ public static class ReportWriter
             sb.Append(string.Join(" | ", a.Metrics.Select(m => (a.Best[m.Name] == g.Name ? "**" : "") + Interval(a, g.Name, m.Name) + (a.Best[m.Name] == g.Name ? "**" : "")))).Append(" |\n");
         }
 
-        sb.Append("\nMean ± 95% CI over seeds (t-distribution). Forgetting: Chaudhry et al. 2018 (final row excluded from the max); BWT divides by T−1.\n\n## Figures\n\n");
+        sb.Append("\nMean ± 95% CI over seeds (t-distribution). Forgetting: Chaudhry et al. 2018 (final row excluded from the max); BWT divides by T−1.")
+          .Append(r.IsRegression ? " " + RegressionNote : "").Append("\n\n## Figures\n\n");
         foreach (var (name, _) in figures)
         {
             sb.Append(s_inv, $"![{name}](figures/{name})\n");

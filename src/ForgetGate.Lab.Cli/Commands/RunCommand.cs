@@ -3,8 +3,8 @@ using System.Globalization;
 using ForgetGate.Lab.Cli.Errors;
 using ForgetGate.Lab.Cli.Progress;
 using ForgetGate.Lab.Cli.Worker;
-using ForgetGate.Lab.Core.Metrics;
 using ForgetGate.Lab.Core.Specs;
+using ForgetGate.Lab.Reporting;
 using ForgetGate.Lab.Storage;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -94,26 +94,10 @@ internal static class RunCommand
     internal static string SafeName(string name) =>
         string.Concat(name.Select(c => char.IsLetterOrDigit(c) || c is '-' or '_' or '.' ? c : '_'));
 
-    /// <summary>Mean ± 95% CI over seeds of the headline metrics, per variant.</summary>
+    /// <summary>The sweep's groups side by side, as the report's comparison table shows them (MSE for regression).</summary>
     internal static void PrintComparison(SweepData data)
     {
-        var inv = CultureInfo.InvariantCulture;
-        var byRun = data.Summaries.GroupBy(s => s.RunId).ToDictionary(g => g.Key, g => g.ToDictionary(s => s.Metric, s => s.Value));
-        string[] metrics = ["acc", "bwt", "fwt", "forgetting", "learning_accuracy"];
         Console.WriteLine();
-        Console.WriteLine(string.Create(inv, $"{"variant",-10} {"runs",4}  ") + string.Join("  ", metrics.Select(m => m.PadRight(20))));
-        foreach (var group in data.Runs.Where(r => byRun.ContainsKey(r.Id)).GroupBy(r => r.Variant ?? "?").OrderBy(g => g.Key, StringComparer.Ordinal))
-        {
-            var cells = metrics.Select(m =>
-            {
-                var ci = MeanInterval.Of(group.Select(r => byRun[r.Id].GetValueOrDefault(m, double.NaN)));
-                return double.IsNaN(ci.HalfWidth)
-                    ? string.Create(inv, $"{ci.Mean,8:F4}            ")
-                    : string.Create(inv, $"{ci.Mean,8:F4} ± {ci.HalfWidth,-9:F4}");
-            });
-            Console.WriteLine(string.Create(inv, $"{group.Key,-10} {group.Count(),4}  ") + string.Join("  ", cells));
-        }
-
-        Console.WriteLine("(mean ± 95% CI over seeds, t-distribution; forgetting is Chaudhry et al. 2018, BWT divides by T−1)");
+        Console.Write(ComparisonText.Of(ReportCommand.ToModel(data, DateTimeOffset.UtcNow)));
     }
 }

@@ -131,6 +131,51 @@ public sealed class EndToEndTests : IDisposable
     }
 
     [Fact]
+    public void RunAndCompare_DriftSweep_PrintMseLowerIsBetterAsTheReportDoes()
+    {
+        string spec = Path.Combine(_dir, "drift.yaml");
+        File.WriteAllText(spec, """
+            name: drift
+            scenario:
+              kind: drift
+              tasks: 2
+              train_per_task: 200
+              test_per_task: 50
+              window: 8
+            model:
+              variant: [lstm, gru]
+              hidden: 8
+            training:
+              batch_size: 50
+            """);
+        string db = Path.Combine(_dir, "results", "fg.db");
+        Directory.CreateDirectory(Path.GetDirectoryName(db)!);
+        var run = Forgetgate("run", spec, "--db", db, "--threads", "1");
+        Assert.True(run.Code == 0, run.Out + run.Err);
+        var compare = Forgetgate("compare", "drift", "--db", db);
+        Assert.Equal(0, compare.Code);
+
+        // The table of 'run' is the table of 'compare', and it is in MSE: its "Final MSE" of each variant is that
+        // run's final_mse (= −acc on −MSE scores in runs.csv), and nothing is shown as a score.
+        string table = compare.Out.Trim();
+        Assert.Contains(table, run.Out, StringComparison.Ordinal);
+        Assert.Matches(@"^variant\s+runs\s+Final MSE ↓\s+BWT \(ΔMSE\) ↓\s+FWT \(ΔMSE\) ↓\s+Forgetting \(MSE\) ↓\s+Learning MSE ↓", table);
+        Assert.Contains("lower is better", table, StringComparison.Ordinal);
+        string html = File.ReadAllText(Path.Combine(_dir, "results", "drift", "report.html"));
+        Assert.Contains("<th>Final MSE ↓</th>", System.Net.WebUtility.HtmlDecode(html), StringComparison.Ordinal);
+        var csv = File.ReadAllLines(Path.Combine(_dir, "results", "drift", "runs.csv"));
+        int acc = Array.IndexOf(csv[0].Split(','), "acc");
+        foreach (string row in csv.Skip(1))
+        {
+            var cells = row.Split(',');
+            double finalMse = -double.Parse(cells[acc], System.Globalization.CultureInfo.InvariantCulture);
+            Assert.True(finalMse > 0, row);
+            string line = table.Split('\n').Single(l => l.StartsWith(cells[1] + " ", StringComparison.Ordinal));
+            Assert.Matches($@"^{cells[1]}\s+1\s+{finalMse.ToString("F4", System.Globalization.CultureInfo.InvariantCulture).Replace(".", "\\.", StringComparison.Ordinal)} \(n=1\)", line);
+        }
+    }
+
+    [Fact]
     public void Run_BadSpec_ExitsTwoNamingTheFieldAndQueuesNothing()
     {
         string spec = Path.Combine(_dir, "bad.yaml");
