@@ -54,6 +54,7 @@ internal static class CliDatabase
     /// </summary>
     public static IRunStore Open(string database)
     {
+        CheckFile(database);
         try
         {
             return RunStores.Open(database, StoreOptions());
@@ -61,6 +62,37 @@ internal static class CliDatabase
         catch (Exception e) when (e is ArgumentException or DirectoryNotFoundException or NotSupportedException)
         {
             throw new CliException(ExitCodes.BadInput, e.Message, e);
+        }
+    }
+
+    /// <summary>
+    /// A SQLite --db that exists must start with SQLite's header: a file that is not a database (a wrong path, a
+    /// truncated copy, another format) is named as such before any command, including the worker, tries to use it.
+    /// </summary>
+    public static void CheckFile(string database)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(database);
+        if (RunStores.IsPostgres(database) || !File.Exists(database))
+        {
+            return;
+        }
+
+        Span<byte> header = stackalloc byte[16];
+        int read;
+        try
+        {
+            using var file = new FileStream(database, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+            read = file.ReadAtLeast(header, header.Length, throwOnEndOfStream: false);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new CliException(ExitCodes.Unavailable, $"the store {Path.GetFullPath(database)} cannot be read: {e.Message.TrimEnd('.')}.", e);
+        }
+
+        // An empty file is a new database to SQLite; anything else must carry the 16-byte magic string.
+        if (read > 0 && !header[..read].SequenceEqual("SQLite format 3\0"u8))
+        {
+            throw new CliException(ExitCodes.Unavailable, $"the store {Path.GetFullPath(database)} cannot be used: the file is not a SQLite database (it does not start with the SQLite header).");
         }
     }
 

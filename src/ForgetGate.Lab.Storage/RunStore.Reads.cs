@@ -7,7 +7,7 @@ namespace ForgetGate.Lab.Storage;
 /// <summary>Read side of the store: what reports, exports and <c>reproduce</c> need. Reads take no locks beyond SQLite's snapshot.</summary>
 internal sealed partial class RunStore
 {
-    public Task<SweepInfo?> FindSweepAsync(string idOrName, CancellationToken cancellationToken)
+    public async Task<SweepInfo?> FindSweepAsync(string idOrName, CancellationToken cancellationToken)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(idOrName);
         string sql = """
@@ -18,9 +18,10 @@ internal sealed partial class RunStore
             LIMIT 1
             """;
         long id = long.TryParse(idOrName, NumberStyles.None, CultureInfo.InvariantCulture, out long parsed) ? parsed : -1;
-        return WithConnectionAsync(connection =>
-            connection.QuerySingleOrDefaultAsync<SweepRow?>(new CommandDefinition(sql, new { Id = id, Name = idOrName }, cancellationToken: cancellationToken)), cancellationToken)
-            .ContinueWith(t => t.Result?.ToInfo(), cancellationToken, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+        // Awaited, not ContinueWith(t => t.Result): a store error must reach the caller as itself, not in an AggregateException.
+        var row = await WithConnectionAsync(connection =>
+            connection.QuerySingleOrDefaultAsync<SweepRow?>(new CommandDefinition(sql, new { Id = id, Name = idOrName }, cancellationToken: cancellationToken)), cancellationToken).ConfigureAwait(false);
+        return row?.ToInfo();
     }
 
     public Task<bool> RetryAsync(long runId, CancellationToken cancellationToken)

@@ -128,8 +128,9 @@ internal static class DataCommand
             }
             catch (Exception e) when (e is HttpRequestException or IOException or InvalidDataException or TaskCanceledException)
             {
+                // Unreachable or refused: the environment, not the input (run-all.sh falls back to the Debian package).
                 Console.Error.WriteLine($"forgetgate data fetch: {e.Message} {DatasetLocator.HowToGet(n)}");
-                return 1;
+                return Errors.ExitCodes.Unavailable;
             }
         });
         return command;

@@ -13,7 +13,7 @@ internal static class PredictCommand
     public const int Ok = 0;
 
     /// <summary>Exit code for a bad input file, checkpoint or argument value.</summary>
-    public const int BadInput = 2;
+    public const int BadInput = Errors.ExitCodes.BadInput;
 
     public static Command Create()
     {
@@ -110,8 +110,9 @@ internal static class PredictCommand
         }
         catch (Exception ex) when (ex is InvalidDataException or FileNotFoundException or DirectoryNotFoundException or UnauthorizedAccessException or IOException)
         {
+            // A wrong or missing file is bad input; one that exists but cannot be read or written is the environment.
             error.WriteLine($"error: {ex.Message}");
-            return BadInput;
+            return ex is InvalidDataException or FileNotFoundException or DirectoryNotFoundException ? BadInput : Errors.ExitCodes.Unavailable;
         }
     }
 }

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
 using System.Text.Json;
+using ForgetGate.Lab.Cli.Errors;
 using ForgetGate.Lab.Core.Metrics;
 using ForgetGate.Lab.Reporting;
 using ForgetGate.Lab.Storage;
@@ -22,18 +23,14 @@ internal static class ReportCommand
         command.SetAction(parse =>
         {
             string database = CliDatabase.Resolve(parse.GetValue(db));
-            var store = RunStores.Open(database);
-            var info = store.FindSweepAsync(parse.GetValue(sweep)!, CancellationToken.None).GetAwaiter().GetResult();
-            if (info is null)
-            {
-                Console.Error.WriteLine($"forgetgate report: no sweep '{parse.GetValue(sweep)}' in {RunStores.Describe(database)}; 'forgetgate status' lists the sweeps.");
-                return 2;
-            }
+            var store = CliDatabase.OpenExisting(database);
+            var info = store.FindSweepAsync(parse.GetValue(sweep)!, CancellationToken.None).GetAwaiter().GetResult()
+                ?? throw new CliException(ExitCodes.BadInput, $"no sweep '{parse.GetValue(sweep)}' in {store.Location}; 'forgetgate status' lists the sweeps.");
 
             var data = store.LoadSweepAsync(info.Id, CancellationToken.None).GetAwaiter().GetResult();
             string folder = parse.GetValue(output) ?? Path.Combine(RunStores.LocalDirectory(database), RunCommand.SafeName(info.Name));
             Console.WriteLine($"report: {WriteReport(data, folder)}");
-            return 0;
+            return ExitCodes.Success;
         });
         return command;
     }

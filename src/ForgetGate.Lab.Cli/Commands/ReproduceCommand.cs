@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Globalization;
+using ForgetGate.Lab.Cli.Errors;
 using ForgetGate.Lab.Core.Runs;
 using ForgetGate.Lab.Core.Training;
 using ForgetGate.Lab.Numerics.Threading;
@@ -22,14 +23,10 @@ internal static class ReproduceCommand
         command.SetAction(async (parse, cancellationToken) =>
         {
             var inv = CultureInfo.InvariantCulture;
-            var store = RunStores.Open(CliDatabase.Resolve(parse.GetValue(db)));
+            var store = CliDatabase.OpenExisting(CliDatabase.Resolve(parse.GetValue(db)));
             long id = parse.GetValue(run);
-            var record = await store.GetRunAsync(id, cancellationToken).ConfigureAwait(false);
-            if (record is null)
-            {
-                Console.Error.WriteLine(string.Create(inv, $"forgetgate reproduce: no run {id} in {store.Location}."));
-                return 2;
-            }
+            var record = await store.GetRunAsync(id, cancellationToken).ConfigureAwait(false)
+                ?? throw new CliException(ExitCodes.BadInput, string.Create(inv, $"no run {id} in {store.Location}; 'forgetgate status' and runs.csv list them."));
 
             var data = await store.LoadSweepAsync(record.SweepId, cancellationToken).ConfigureAwait(false);
             var stored = data.Evaluations.Where(e => e.RunId == id).ToDictionary(e => (e.AfterTask, e.Epoch, e.EvalTask, e.Metric), e => e.Value);
@@ -40,8 +37,8 @@ internal static class ReproduceCommand
             }
             catch (NonRetryableRunException e)
             {
-                Console.Error.WriteLine($"forgetgate reproduce: {e.Message}");
-                return 2;
+                // The stored config no longer plans (a dataset is missing or changed): nothing to reproduce with.
+                throw new CliException(ExitCodes.BadInput, e.Message, e);
             }
 
             string storedFingerprint = data.Runs.First(r => r.Id == id).DatasetFingerprint ?? "";
@@ -85,7 +82,7 @@ internal static class ReproduceCommand
             }
 
             Console.WriteLine(identical ? "bit-identical to the stored run." : "differences found (see above).");
-            return identical ? 0 : 1;
+            return identical ? ExitCodes.Success : ExitCodes.Failed;
         });
         return command;
     }

@@ -69,7 +69,8 @@ internal static class RunCommand
                 },
                 shutdownSeconds: 20,
                 minimumLevel: ProgressDisplay.Interactive ? LogLevel.Warning : LogLevel.Information,
-                onProgress: display.Report))
+                onProgress: display.Report,
+                verbose: parse.GetValue(CliApp.Verbose)))
             {
                 display.RunAsync(() => host.RunAsync()).GetAwaiter().GetResult();
             }

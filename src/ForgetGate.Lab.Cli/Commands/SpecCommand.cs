@@ -22,22 +22,15 @@ internal static class SpecCommand
         var check = new Command("check", "Validate a spec and list its sweep points without touching the queue.\nExample: forgetgate spec check experiments/strategies.yaml") { file, set };
         check.SetAction(parse =>
         {
-            try
+            // A SpecValidationException (every problem, with file, line and field) ends the command with exit 2.
+            var s = SpecReader.ReadFile(parse.GetValue(file)!.FullName, parse.GetValue(set) ?? []);
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{s.Name}: valid, {s.Points.Count} run(s)"));
+            foreach (var p in s.Points)
             {
-                var s = SpecReader.ReadFile(parse.GetValue(file)!.FullName, parse.GetValue(set) ?? []);
-                Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{s.Name}: valid, {s.Points.Count} run(s)"));
-                foreach (var p in s.Points)
-                {
-                    Console.WriteLine($"  {p.ConfigHash[..12]}  {string.Join("  ", p.Factors.Select(f => $"{f.Key}={f.Value}"))}");
-                }
+                Console.WriteLine($"  {p.ConfigHash[..12]}  {string.Join("  ", p.Factors.Select(f => $"{f.Key}={f.Value}"))}");
+            }
 
-                return 0;
-            }
-            catch (SpecValidationException e)
-            {
-                Console.Error.WriteLine(e.Message);
-                return 2;
-            }
+            return 0;
         });
         spec.Subcommands.Add(fields);
         spec.Subcommands.Add(check);

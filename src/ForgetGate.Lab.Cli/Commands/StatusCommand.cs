@@ -13,14 +13,7 @@ internal static class StatusCommand
         var command = new Command("status", "Show the queue: runs per status and progress for each sweep.\nExample: forgetgate status --db results/forgetgate.db") { db };
         command.SetAction(parse =>
         {
-            string path = CliDatabase.Resolve(parse.GetValue(db));
-            if (!RunStores.IsPostgres(path) && !File.Exists(path))
-            {
-                Console.Error.WriteLine($"forgetgate status: database '{path}' does not exist (queue a sweep first).");
-                return 2;
-            }
-
-            var store = RunStores.Open(path);
+            var store = CliDatabase.OpenExisting(CliDatabase.Resolve(parse.GetValue(db)));
             var sweeps = store.GetStatusAsync(CancellationToken.None).GetAwaiter().GetResult();
             var inv = CultureInfo.InvariantCulture;
             Console.WriteLine(string.Create(inv, $"{"sweep",6} {"name",-24} {"queued",7} {"running",7} {"done",7} {"failed",7} {"cancel",7} {"progress",8}"));
@@ -29,7 +22,7 @@ internal static class StatusCommand
                 Console.WriteLine(string.Create(inv, $"{s.SweepId,6} {s.Name,-24} {s.Queued,7} {s.Running,7} {s.Succeeded,7} {s.Failed,7} {s.Cancelled,7} {s.MeanProgress,8:P0}"));
             }
 
-            return 0;
+            return Errors.ExitCodes.Success;
         });
         return command;
     }

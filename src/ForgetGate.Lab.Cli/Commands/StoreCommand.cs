@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Globalization;
+using ForgetGate.Lab.Cli.Errors;
 using ForgetGate.Lab.Storage;
 
 namespace ForgetGate.Lab.Cli.Commands;
@@ -32,24 +33,23 @@ internal static class StoreCommand
             string target = parse.GetValue(to)!;
             if (!RunStores.IsPostgres(source) && !File.Exists(source))
             {
-                Console.Error.WriteLine($"forgetgate store copy: --from '{source}' does not exist.");
-                return 2;
+                throw new CliException(ExitCodes.BadInput, $"--from '{source}' does not exist.");
             }
 
+            // A store that is down or read-only is not bad input: it reaches the central handler (exit 3).
             try
             {
                 var inv = CultureInfo.InvariantCulture;
-                var results = StoreCopier.CopyAsync(RunStores.Open(source), RunStores.Open(target), parse.GetValue(sweep) ?? [], r =>
+                var results = StoreCopier.CopyAsync(CliDatabase.Open(source), CliDatabase.Open(target), parse.GetValue(sweep) ?? [], r =>
                     Console.WriteLine(string.Create(inv,
                         $"sweep '{r.Sweep}' → {r.TargetSweepId}: {r.Copied} run(s) copied, {r.Updated} updated, {r.AlreadyThere} already there{(r.Unfinished > 0 ? $", {r.Unfinished} unfinished (arrive queued)" : "")}; {r.Rows} row(s) written")),
                     CancellationToken.None).GetAwaiter().GetResult();
                 Console.WriteLine(string.Create(inv, $"copied {results.Count} sweep(s) from {RunStores.Describe(source)} to {RunStores.Describe(target)}"));
-                return 0;
+                return ExitCodes.Success;
             }
-            catch (Exception e) when (e is ArgumentException or StoreUnavailableException or DirectoryNotFoundException)
+            catch (ArgumentException e)
             {
-                Console.Error.WriteLine($"forgetgate store copy: {e.Message}");
-                return 2;
+                throw new CliException(ExitCodes.BadInput, e.Message, e);
             }
         });
         return command;
@@ -61,19 +61,10 @@ internal static class StoreCommand
         var command = new Command("migrate", "Create or update the store's tables (workers also do this when they start).\nExample: forgetgate store migrate --db postgres://lab@db.lab:5432/forgetgate") { db };
         command.SetAction(parse =>
         {
-            string database = CliDatabase.Resolve(parse.GetValue(db));
-            try
-            {
-                var store = RunStores.Open(database);
-                int applied = store.MigrateAsync(CancellationToken.None).GetAwaiter().GetResult();
-                Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{store.Location}: applied {applied} migration(s)"));
-                return 0;
-            }
-            catch (Exception e) when (e is ArgumentException or StoreUnavailableException or DirectoryNotFoundException)
-            {
-                Console.Error.WriteLine($"forgetgate store migrate: {e.Message}");
-                return 2;
-            }
+            var store = CliDatabase.Open(CliDatabase.Resolve(parse.GetValue(db)));
+            int applied = store.MigrateAsync(CancellationToken.None).GetAwaiter().GetResult();
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{store.Location}: applied {applied} migration(s)"));
+            return ExitCodes.Success;
         });
         return command;
     }

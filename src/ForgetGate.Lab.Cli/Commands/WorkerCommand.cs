@@ -1,4 +1,5 @@
 using System.CommandLine;
+using ForgetGate.Lab.Cli.Errors;
 using ForgetGate.Lab.Cli.Worker;
 using ForgetGate.Lab.Core.Runs;
 using ForgetGate.Lab.Core.Training;
@@ -38,22 +39,9 @@ internal static class WorkerCommand
             long? sweepId = null;
             if (parse.GetValue(sweep) is { } name)
             {
-                string database = CliDatabase.Resolve(parse.GetValue(db));
-                try
-                {
-                    sweepId = RunStores.Open(database).FindSweepAsync(name, CancellationToken.None).GetAwaiter().GetResult()?.Id;
-                }
-                catch (Exception e) when (e is StoreUnavailableException or System.Data.Common.DbException or ArgumentException or DirectoryNotFoundException)
-                {
-                    Console.Error.WriteLine($"forgetgate worker: --sweep '{name}': cannot read {RunStores.Describe(database)} ({e.Message.TrimEnd('.')}).");
-                    return 2;
-                }
-
-                if (sweepId is null)
-                {
-                    Console.Error.WriteLine($"forgetgate worker: --sweep '{name}': no such sweep in {RunStores.Describe(database)}; 'forgetgate status' lists them.");
-                    return 2;
-                }
+                var lookup = CliDatabase.Open(CliDatabase.Resolve(parse.GetValue(db)));
+                sweepId = lookup.FindSweepAsync(name, CancellationToken.None).GetAwaiter().GetResult()?.Id
+                    ?? throw new CliException(ExitCodes.BadInput, $"--sweep '{name}': no such sweep in {lookup.Location}; 'forgetgate status' lists them.");
             }
 
             void Configure(WorkerOptions o)
@@ -69,17 +57,23 @@ internal static class WorkerCommand
                 o.SweepId = sweepId ?? o.SweepId;
             }
 
+            using var host = WorkerHost.Build(Configure, parse.GetValue(shutdown), verbose: parse.GetValue(CliApp.Verbose));
+
+            // Before the host starts, so a problem that waiting will not fix ends here as one sentence: invalid flags
+            // (exit 2), a --db that names no store (2), a file that is not a SQLite database (3). A store that is
+            // read-only, full or unreachable is different: the worker waits for it with backoff, as it would mid-run.
+            var options = host.Services.GetRequiredService<IOptions<WorkerOptions>>().Value;
+            CliDatabase.CheckFile(options.Database);
             try
             {
-                using var host = WorkerHost.Build(Configure, parse.GetValue(shutdown));
-                host.Run();
+                _ = host.Services.GetRequiredService<IRunStore>();
             }
-            catch (OptionsValidationException e)
+            catch (Exception e) when (e is ArgumentException or NotSupportedException)
             {
-                Console.Error.WriteLine($"forgetgate worker: invalid options: {string.Join(" ", e.Failures)}");
-                return 2;
+                throw new CliException(ExitCodes.BadInput, e.Message, e);
             }
 
+            host.Run();
             return Environment.ExitCode;
         });
         return command;

@@ -15,6 +15,11 @@ internal static class CliErrors
     public static (int ExitCode, string Message) Describe(Exception exception, string? store)
     {
         ArgumentNullException.ThrowIfNull(exception);
+        if (exception is AggregateException { InnerExceptions.Count: 1 } aggregate)
+        {
+            return Describe(aggregate.InnerExceptions[0], store);
+        }
+
         string where = store is null ? "the store" : $"the store {store}";
         return exception switch
         {

@@ -5,6 +5,7 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Console;
 using Microsoft.Extensions.Options;
 
 namespace ForgetGate.Lab.Cli.Worker;
@@ -13,17 +14,26 @@ namespace ForgetGate.Lab.Cli.Worker;
 internal static class WorkerHost
 {
     /// <summary>Builds the host; <paramref name="configure"/> applies command-line options over configuration.</summary>
-    public static IHost Build(Action<WorkerOptions> configure, double shutdownSeconds, LogLevel minimumLevel = LogLevel.Information, Action<long, RunProgress>? onProgress = null)
+    /// <remarks>Without <paramref name="verbose"/>, logged exceptions show their type and message only, not the stack trace.</remarks>
+    public static IHost Build(Action<WorkerOptions> configure, double shutdownSeconds, LogLevel minimumLevel = LogLevel.Information, Action<long, RunProgress>? onProgress = null, bool verbose = false)
     {
         var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { Args = [], ContentRootPath = Directory.GetCurrentDirectory() });
         builder.Logging.ClearProviders();
         builder.Logging.SetMinimumLevel(minimumLevel);
-        builder.Logging.AddSimpleConsole(o =>
+        if (verbose)
         {
-            o.SingleLine = true;
-            o.TimestampFormat = "HH:mm:ss.fff ";
-            o.UseUtcTimestamp = true;
-        });
+            builder.Logging.AddSimpleConsole(o =>
+            {
+                o.SingleLine = true;
+                o.TimestampFormat = "HH:mm:ss.fff ";
+                o.UseUtcTimestamp = true;
+            });
+        }
+        else
+        {
+            builder.Logging.AddConsole(o => o.FormatterName = OneLineConsoleFormatter.FormatterName)
+                .AddConsoleFormatter<OneLineConsoleFormatter, ConsoleFormatterOptions>();
+        }
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(shutdownSeconds));
         builder.Services.AddSingleton<IValidateOptions<WorkerOptions>, WorkerOptionsValidator>();
         builder.Services.AddOptions<WorkerOptions>()

@@ -1,4 +1,4 @@
-using System.Diagnostics;
+using ForgetGate.Lab.Cli.Tests.Support;
 
 namespace ForgetGate.Lab.Cli.Tests.Commands;
 
@@ -9,22 +9,7 @@ public sealed class EndToEndTests : IDisposable
 
     public void Dispose() => Directory.Delete(_dir, recursive: true);
 
-    private (int Code, string Out, string Err) Forgetgate(params string[] args)
-    {
-        var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = _dir };
-        psi.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "forgetgate.dll"));
-        foreach (var a in args)
-        {
-            psi.ArgumentList.Add(a);
-        }
-
-        psi.Environment.Remove("FORGETGATE_DB");
-        using var p = Process.Start(psi)!;
-        var stdout = p.StandardOutput.ReadToEndAsync();
-        var stderr = p.StandardError.ReadToEndAsync();
-        Assert.True(p.WaitForExit(180_000), $"forgetgate {string.Join(' ', args)} did not finish in 180 s");
-        return (p.ExitCode, stdout.Result, stderr.Result);
-    }
+    private CliProcess.Result Forgetgate(params string[] args) => CliProcess.Run(_dir, null, args);
 
     [Fact]
     public void Run_TinySpec_TrainsReportsAndReproducesBitForBit()
