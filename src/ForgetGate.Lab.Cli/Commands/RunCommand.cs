@@ -57,7 +57,7 @@ internal static class RunCommand
             var labels = plan.Points.ToDictionary(p => p.ConfigHash, p => string.Create(inv, $"[{p.Variant} seed {p.Seed}]"));
             var before = store.LoadSweepAsync(sweepId, CancellationToken.None).GetAwaiter().GetResult();
             var runLabels = before.Runs.ToDictionary(r => r.Id, r => labels.GetValueOrDefault(r.ConfigHash, ""));
-            var display = new ProgressDisplay(id => runLabels.GetValueOrDefault(id, ""));
+            var display = new ProgressDisplay(plan.Name, id => runLabels.GetValueOrDefault(id, ""));
             using (var host = WorkerHost.Build(
                 o =>
                 {
@@ -68,11 +68,11 @@ internal static class RunCommand
                     o.Concurrency = Math.Max(1, parse.GetValue(concurrency));
                 },
                 shutdownSeconds: 20,
-                minimumLevel: ProgressDisplay.Interactive ? LogLevel.Warning : LogLevel.Information,
+                minimumLevel: display.IsInteractive ? LogLevel.Warning : LogLevel.Information,
                 onProgress: display.Report,
                 verbose: parse.GetValue(CliApp.Verbose)))
             {
-                display.RunAsync(() => host.RunAsync()).GetAwaiter().GetResult();
+                display.RunAsync(() => host.RunAsync(), (runs, ct) => SnapshotAsync(store, sweepId, runs, ct)).GetAwaiter().GetResult();
             }
 
             var data = store.LoadSweepAsync(sweepId, CancellationToken.None).GetAwaiter().GetResult();
@@ -90,6 +90,23 @@ internal static class RunCommand
             return Environment.ExitCode;
         });
         return command;
+    }
+
+    /// <summary>The sweep's counts and the outcome of each of <paramref name="runs"/> that has ended, from the store.</summary>
+    internal static async Task<SweepSnapshot> SnapshotAsync(IRunStore store, long sweepId, IReadOnlyCollection<long> runs, CancellationToken cancellationToken)
+    {
+        var sweep = (await store.GetStatusAsync(cancellationToken).ConfigureAwait(false)).FirstOrDefault(s => s.SweepId == sweepId)
+            ?? new SweepStatus(sweepId, "", 0, 0, 0, 0, 0, 0);
+        var finished = new Dictionary<long, FinishedRun>();
+        foreach (long id in runs)
+        {
+            if (await store.GetRunAsync(id, cancellationToken).ConfigureAwait(false) is { Status: RunStatus.Succeeded or RunStatus.Failed or RunStatus.Cancelled } run)
+            {
+                finished[id] = new FinishedRun(run.Status, run.Error);
+            }
+        }
+
+        return new SweepSnapshot(sweep.Queued, sweep.Running, sweep.Succeeded, sweep.Failed, sweep.Cancelled, sweep.MeanProgress, finished);
     }
 
     internal static string SafeName(string name) =>
