@@ -138,6 +138,13 @@ public sealed class ErrorTests : IDisposable
     }
 
     [Fact]
+    public void PostgresServerUnreachable_ExitsThreeNamingTheServer()
+    {
+        // Port 1 on loopback: nothing listens, the connection is refused at once.
+        Check(3, "status", "Store 'postgres://lab@127.0.0.1:1/lab': the database cannot be opened or written (Failed to connect to 127.0.0.1:1)", "status", "--db", "postgres://lab@127.0.0.1:1/lab");
+    }
+
+    [Fact]
     public void UnknownSweepOrRun_ExitsTwoNamingWhatIsMissing()
     {
         QueueSmoke();
