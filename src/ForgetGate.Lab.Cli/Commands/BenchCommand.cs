@@ -54,8 +54,7 @@ internal static class BenchCommand
             }
             else
             {
-                Console.Error.WriteLine($"--variant: unknown variant '{name}'; expected one of: {string.Join(", ", Variants.All.Select(x => x.Name()))}.");
-                return 2;
+                throw new Errors.CliException(Errors.ExitCodes.BadInput, $"--variant: unknown variant '{name}'; expected one of: {string.Join(", ", Variants.All.Select(x => x.Name()))}.");
             }
 
             var options = new BenchOptions(
@@ -64,8 +63,7 @@ internal static class BenchCommand
             string? error = options.Validate();
             if (error is not null)
             {
-                Console.Error.WriteLine(error);
-                return 2;
+                throw new Errors.CliException(Errors.ExitCodes.BadInput, error);
             }
 
             Run(selected, options);

@@ -154,7 +154,7 @@ internal sealed class ProgressDisplay
         }
 
         // The final state, after the worker has stopped: every run's outcome and the sweep's counts.
-        Apply(await poll([.. _runs.Keys], CancellationToken.None).ConfigureAwait(false));
+        Apply(await poll(Unfinished(), CancellationToken.None).ConfigureAwait(false));
     }
 
     private async Task PollLoopAsync(Func<IReadOnlyCollection<long>, CancellationToken, Task<SweepSnapshot>> poll, CancellationToken stop)
@@ -163,7 +163,7 @@ internal sealed class ProgressDisplay
         {
             try
             {
-                Apply(await poll([.. _runs.Keys], stop).ConfigureAwait(false));
+                Apply(await poll(Unfinished(), stop).ConfigureAwait(false));
                 await Task.Delay(_pollEvery, stop).ConfigureAwait(false);
             }
             catch (OperationCanceledException) when (stop.IsCancellationRequested)
@@ -178,6 +178,9 @@ internal sealed class ProgressDisplay
             }
         }
     }
+
+    /// <summary>The runs seen whose outcome is not known yet: the only ones the store is asked about.</summary>
+    private long[] Unfinished() => [.. _runs.Where(r => r.Value.Outcome is null).Select(r => r.Key)];
 
     private void Apply(SweepSnapshot snapshot)
     {
