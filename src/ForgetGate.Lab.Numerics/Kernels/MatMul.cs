@@ -62,7 +62,7 @@ internal static class MatMul
         }
 
         bool packA = aCol != 1;
-        Span<float> tail = stackalloc float[(RowBlock * W) + W];
+        Span<float> tail = stackalloc float[(RowBlock * 2 * W) + (2 * W)];
         int blocks = (m + RowBlock - 1) / RowBlock;
         float[] aPack = packA ? PackBuffer(blocks * RowBlock * Math.Min(k, KBlock)) : [];
         ref float aPack0 = ref MemoryMarshal.GetArrayDataReference(aPack);
@@ -77,12 +77,15 @@ internal static class MatMul
 
             // Panel slices [kc][16] (16 KB each) stay in L1 while every row block streams past them; with 512-bit
             // vectors two adjacent panels are done together (8×32 tile: 16 accumulators, 10 loads per 16 FMAs).
+            // Edge tiles (fewer columns, or a short row block of packed A, which is zero-padded) run the same
+            // kernel on a staged copy of C; only a short row block of unpacked A falls back to row-by-row.
             bool wide = UseWide;
             for (int j = n0; j < n1;)
             {
                 ref float bp = ref Unsafe.Add(ref b0, ((nint)(j / W) * k * W) + ((nint)pc * W));
-                int width = Math.Min(W, n1 - j);
-                bool pair = wide && j + (2 * W) <= n1;
+                bool pair = wide && n1 - j > W;
+                int span = pair ? 2 * W : W;
+                int width = Math.Min(span, n1 - j);
                 ref float bj = ref Unsafe.Add(ref bias0, j);
                 for (int i = 0; i < m; i += RowBlock)
                 {
@@ -91,26 +94,32 @@ internal static class MatMul
                     nint rowStride = packA ? 1 : aRow;
                     nint colStride = packA ? RowBlock : aCol;
                     ref float cij = ref Unsafe.Add(ref c0, ((nint)i * ldc) + j);
-                    if (pair && rows == RowBlock)
+                    if (rows == RowBlock && width == span)
                     {
-                        Kernel8x32(kc, ref ai, rowStride, colStride, ref bp, (nint)k * W, ref cij, ldc, mode, ref bj);
+                        if (pair)
+                        {
+                            Kernel8x32(kc, ref ai, rowStride, colStride, ref bp, (nint)k * W, ref cij, ldc, mode, ref bj);
+                        }
+                        else
+                        {
+                            Kernel8x16(kc, ref ai, rowStride, colStride, ref bp, ref cij, ldc, mode, ref bj);
+                        }
                     }
-                    else if (pair)
+                    else if (rows == RowBlock || packA)
                     {
-                        Partial(kc, rows, W, ref ai, rowStride, colStride, ref bp, ref cij, ldc, mode, ref bj, tail);
-                        Partial(kc, rows, W, ref ai, rowStride, colStride, ref Unsafe.Add(ref bp, (nint)k * W), ref Unsafe.Add(ref cij, W), ldc, mode, ref Unsafe.Add(ref bj, W), tail);
-                    }
-                    else if (width == W && rows == RowBlock)
-                    {
-                        Kernel8x16(kc, ref ai, rowStride, colStride, ref bp, ref cij, ldc, mode, ref bj);
+                        Staged(pair, kc, rows, width, ref ai, rowStride, colStride, ref bp, (nint)k * W, ref cij, ldc, mode, ref bj, tail);
                     }
                     else
                     {
-                        Partial(kc, rows, width, ref ai, rowStride, colStride, ref bp, ref cij, ldc, mode, ref bj, tail);
+                        Partial(kc, rows, Math.Min(W, width), ref ai, rowStride, colStride, ref bp, ref cij, ldc, mode, ref bj, tail);
+                        if (width > W)
+                        {
+                            Partial(kc, rows, width - W, ref ai, rowStride, colStride, ref Unsafe.Add(ref bp, (nint)k * W), ref Unsafe.Add(ref cij, W), ldc, mode, ref Unsafe.Add(ref bj, W), tail);
+                        }
                     }
                 }
 
-                j += pair ? 2 * W : W;
+                j += span;
             }
 
             mode = 2;
@@ -167,6 +176,41 @@ internal static class MatMul
                     }
                 }
             }
+        }
+    }
+
+    /// <summary>An edge tile through the full 8×16 or 8×32 kernel: C (or the bias) staged in a padded tile, then copied back.</summary>
+    private static void Staged(bool pair, int kc, int rows, int width, ref float a, nint aRow, nint aCol, ref float b, nint panelStride, ref float c, int ldc, int mode, ref float bias, Span<float> tile)
+    {
+        const int Ld = 2 * W;
+        ref float t0 = ref MemoryMarshal.GetReference(tile);
+        ref float tb = ref Unsafe.Add(ref t0, RowBlock * Ld);
+        if (mode == 2)
+        {
+            for (int r = 0; r < rows; r++)
+            {
+                MemoryMarshal.CreateReadOnlySpan(ref Unsafe.Add(ref c, (nint)r * ldc), width).CopyTo(MemoryMarshal.CreateSpan(ref Unsafe.Add(ref t0, r * Ld), width));
+            }
+        }
+        else if (mode == 1)
+        {
+            var staged = MemoryMarshal.CreateSpan(ref tb, Ld);
+            staged.Clear();
+            MemoryMarshal.CreateReadOnlySpan(ref bias, width).CopyTo(staged);
+        }
+
+        if (pair)
+        {
+            Kernel8x32(kc, ref a, aRow, aCol, ref b, panelStride, ref t0, Ld, mode, ref tb);
+        }
+        else
+        {
+            Kernel8x16(kc, ref a, aRow, aCol, ref b, ref t0, Ld, mode, ref tb);
+        }
+
+        for (int r = 0; r < rows; r++)
+        {
+            MemoryMarshal.CreateReadOnlySpan(ref Unsafe.Add(ref t0, r * Ld), width).CopyTo(MemoryMarshal.CreateSpan(ref Unsafe.Add(ref c, (nint)r * ldc), width));
         }
     }
 

@@ -62,18 +62,20 @@ public static class Gemm
         }
 
         var panels = Buffer(ref t_panels, Panels.Length(k, n));
-        PackB(transB, k, n, b, ldb, panels);
         bool direct = alpha == 1f && beta == 0f;
         var product = direct ? null : Buffer(ref t_product, m * n);
         var work = t_work ??= new Work();
-        work.Set(transA, m, n, k, alpha, beta, ldc, panels, product, lda);
+        work.Set(transA, transB, m, n, k, alpha, beta, ldc, panels, product, lda, ldb);
         unsafe
         {
             fixed (float* ap = a)
+            fixed (float* bp = b)
             fixed (float* cp = c)
             {
                 work.A = ap;
                 work.ALength = a.Length;
+                work.B = bp;
+                work.BLength = b.Length;
                 work.C = cp;
                 work.CLength = c.Length;
                 var p = pool ?? ComputePool.SingleThreaded;
@@ -83,35 +85,41 @@ public static class Gemm
                 }
                 else
                 {
+                    // Column split: each worker packs the panels it multiplies. Row split: all workers need every
+                    // panel, so they first pack a share of its rows each, and the multiply starts once all are done.
+                    work.ByRows = m >= 2 * n;
+                    if (work.ByRows)
+                    {
+                        work.Packing = true;
+                        p.Run(work);
+                        work.Packing = false;
+                    }
+
                     p.Run(work);
                 }
 
                 work.A = null;
+                work.B = null;
                 work.C = null;
             }
         }
     }
 
     /// <summary>Packs op(B) [k, n] into 16-column panels.</summary>
-    internal static void PackB(Transpose transB, int k, int n, ReadOnlySpan<float> b, int ldb, Span<float> panels)
+    internal static void PackB(Transpose transB, int k, int n, ReadOnlySpan<float> b, int ldb, Span<float> panels) =>
+        PackB(transB, k, n, b, ldb, 0, (n + Panels.Width - 1) / Panels.Width, 0, k, panels);
+
+    /// <summary>Packs panels [s0, s1) and rows [p0, p1) of op(B) [k, n].</summary>
+    private static void PackB(Transpose transB, int k, int n, ReadOnlySpan<float> b, int ldb, int s0, int s1, int p0, int p1, Span<float> panels)
     {
         if (transB == Transpose.No)
         {
-            Panels.Pack(b, ldb, k, n, 0, k, panels);
-            return;
+            Panels.PackStrips(b, ldb, k, n, s0, s1, p0, p1, panels);
         }
-
-        // op(B)[p, j] = B[j, p]: walk B's rows (contiguous in p) and scatter into the panel of column j.
-        int strips = (n + Panels.Width - 1) / Panels.Width;
-        panels[..(strips * k * Panels.Width)].Clear();
-        for (int j = 0; j < n; j++)
+        else
         {
-            var row = b.Slice(j * ldb, k);
-            int baseIndex = ((j / Panels.Width) * k * Panels.Width) + (j % Panels.Width);
-            for (int p = 0; p < k; p++)
-            {
-                panels[baseIndex + (p * Panels.Width)] = row[p];
-            }
+            // op(B)[p, j] = B[j, p]: 16 rows of B become one panel, moved as 8×8 register transposes.
+            Panels.PackStripsTransposed(b, ldb, k, n, s0, s1, p0, p1, panels);
         }
     }
 
@@ -166,11 +174,11 @@ public static class Gemm
         return slot;
     }
 
-    /// <summary>One product, split across workers by 16-column panels; reused per calling thread.</summary>
+    /// <summary>One product, split across workers by 16-column panels or 8-row blocks; reused per calling thread.</summary>
     private sealed unsafe class Work : IParallelWork
     {
-        private Transpose _transA;
-        private int _m, _n, _k, _lda, _ldc;
+        private Transpose _transA, _transB;
+        private int _m, _n, _k, _lda, _ldb, _ldc;
         private float _alpha, _beta;
         private float[] _panels = [];
         private float[]? _product;
@@ -179,13 +187,24 @@ public static class Gemm
 
         public int ALength { get; set; }
 
+        public float* B { get; set; }
+
+        public int BLength { get; set; }
+
         public float* C { get; set; }
 
         public int CLength { get; set; }
 
-        public void Set(Transpose transA, int m, int n, int k, float alpha, float beta, int ldc, float[] panels, float[]? product, int lda)
+        /// <summary>Whether workers split the rows of C (so B is packed in a phase of its own before).</summary>
+        public bool ByRows { get; set; }
+
+        /// <summary>Whether this run is the packing phase of a row split.</summary>
+        public bool Packing { get; set; }
+
+        public void Set(Transpose transA, Transpose transB, int m, int n, int k, float alpha, float beta, int ldc, float[] panels, float[]? product, int lda, int ldb)
         {
-            (_transA, _m, _n, _k, _alpha, _beta, _ldc, _panels, _product, _lda) = (transA, m, n, k, alpha, beta, ldc, panels, product, lda);
+            (_transA, _transB, _m, _n, _k, _alpha, _beta, _ldc, _panels, _product, _lda, _ldb) = (transA, transB, m, n, k, alpha, beta, ldc, panels, product, lda, ldb);
+            (ByRows, Packing) = (false, false);
         }
 
         public void Execute(int worker, int workers)
@@ -193,7 +212,14 @@ public static class Gemm
             // Tall products (M ≫ N, e.g. dW = dZᵀ·X with M = 4H) split rows in blocks of 8, so each worker packs only
             // its own rows of A; otherwise 16-column panels. Either way each element is the same FMA chain over k.
             int strips = (_n + Panels.Width - 1) / Panels.Width;
-            bool byRows = workers > 1 && _m >= 2 * _n;
+            var b = new ReadOnlySpan<float>(B, BLength);
+            if (Packing)
+            {
+                PackB(_transB, _k, _n, b, _ldb, 0, strips, _k * worker / workers, _k * (worker + 1) / workers, _panels);
+                return;
+            }
+
+            bool byRows = workers > 1 && ByRows;
             int i0 = 0, i1 = _m, j0 = 0, j1 = _n;
             if (byRows)
             {
@@ -203,8 +229,10 @@ public static class Gemm
             }
             else
             {
-                j0 = strips * worker / workers * Panels.Width;
-                j1 = Math.Min(_n, strips * (worker + 1) / workers * Panels.Width);
+                int s0 = strips * worker / workers, s1 = strips * (worker + 1) / workers;
+                j0 = s0 * Panels.Width;
+                j1 = Math.Min(_n, s1 * Panels.Width);
+                PackB(_transB, _k, _n, b, _ldb, s0, s1, 0, _k, _panels);
             }
 
             if (i0 >= i1 || j0 >= j1)

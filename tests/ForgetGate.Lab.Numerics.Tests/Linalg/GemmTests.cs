@@ -138,6 +138,36 @@ public sealed class GemmTests
         Check(Transpose.No, Transpose.Yes, 150, 20, 33, -1f, 0.5f, 2, threads);
     }
 
+    [Theory]
+    [InlineData(2)]
+    [InlineData(4)]
+    public void Multiply_EveryTransposeCaseAndSplit_BitIdenticalAcrossThreads(int threads)
+    {
+        // Each worker packs its own panels of op(B) in a column split (wide C); a row split (tall C) packs op(B) in
+        // a phase of its own first. Shapes cover both splits, edge panels (n mod 16 ≠ 0, n mod 32 > 16), short row
+        // blocks and k beyond one reduction block (256), in all four transpose cases.
+        (int M, int N, int K)[] shapes = [(40, 150, 70), (203, 37, 90), (9, 49, 300), (130, 28, 61), (64, 512, 128)];
+        using var pool = new ComputePool(threads);
+        foreach (var ta in s_cases)
+        {
+            foreach (var tb in s_cases)
+            {
+                foreach (var (m, n, k) in shapes)
+                {
+                    int lda = ta == Transpose.No ? k : m, ldb = tb == Transpose.No ? n : k;
+                    var a = Random(m * k, m + k);
+                    var b = Random(k * n, n + k);
+                    var one = new float[m * n];
+                    var many = new float[m * n];
+                    Gemm.Multiply(ta, tb, m, n, k, 1f, a, lda, b, ldb, 0f, one, n);
+                    Gemm.Multiply(ta, tb, m, n, k, 1f, a, lda, b, ldb, 0f, many, n, pool);
+                    Assert.True(one.AsSpan().SequenceEqual(many), $"{ta}{tb} {m}×{n}×{k} differs between 1 and {threads} threads");
+                    Check(ta, tb, m, n, k, 1f, 0f, pad: 2, threads);
+                }
+            }
+        }
+    }
+
     [Fact]
     public void Multiply_ShortOperands_NameTheParameter()
     {
