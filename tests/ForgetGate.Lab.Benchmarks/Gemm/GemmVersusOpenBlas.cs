@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
+using ForgetGate.Lab.Numerics.Diagnostics;
 using ForgetGate.Lab.Numerics.Linalg;
 using ForgetGate.Lab.Numerics.Threading;
 using ManagedGemm = ForgetGate.Lab.Numerics.Linalg.Gemm;
@@ -24,10 +25,24 @@ internal static partial class GemmVersusOpenBlas
     [LibraryImport("libopenblas.so.0", EntryPoint = "openblas_set_num_threads")]
     private static partial void SetOpenBlasThreads(int threads);
 
+    [LibraryImport("libopenblas.so.0", EntryPoint = "openblas_get_config")]
+    private static partial nint OpenBlasConfig();
+
+    [LibraryImport("libopenblas.so.0", EntryPoint = "openblas_get_corename")]
+    private static partial nint OpenBlasCore();
+
     public static void Run()
     {
         var inv = CultureInfo.InvariantCulture;
-        double peak1 = FmaPeak(1), peak2 = FmaPeak(2);
+
+        // Which kernels are compared: OpenBLAS picks its core by CPU model (a core it does not know falls back to an
+        // older one, e.g. AVX2 "Haswell" on a new AVX-512 CPU); OPENBLAS_CORETYPE=SkylakeX forces its AVX-512 kernels.
+        string cpu = File.Exists("/proc/cpuinfo")
+            ? File.ReadLines("/proc/cpuinfo").FirstOrDefault(l => l.StartsWith("model name", StringComparison.Ordinal))?.Split(':', 2)[1].Trim() ?? "unknown CPU"
+            : "unknown CPU";
+        Console.WriteLine($"CPU: {cpu}, {Environment.ProcessorCount} logical cores; {Marshal.PtrToStringAnsi(OpenBlasConfig())}, core {Marshal.PtrToStringAnsi(OpenBlasCore())}" +
+            $"{(Environment.GetEnvironmentVariable("OPENBLAS_CORETYPE") is { } forced ? $" (OPENBLAS_CORETYPE={forced})" : " (chosen by OpenBLAS)")}");
+        double peak1 = FmaPeak.Measure(1), peak2 = FmaPeak.Measure(2);
         Console.WriteLine(string.Create(inv, $"FMA peak measured here: {peak1:F1} GFLOP/s on 1 core, {peak2:F1} on 2 ({(Avx512F.IsSupported ? "AVX-512" : "AVX2")})"));
         using var pool1 = new ComputePool(1);
         using var pool2 = new ComputePool(2);
@@ -86,53 +101,5 @@ internal static partial class GemmVersusOpenBlas
         }
 
         return best;
-    }
-
-    /// <summary>Register-only FMA chains (12 independent accumulators per thread) to measure the machine's peak.</summary>
-    private static double FmaPeak(int threads)
-    {
-        const long Iterations = 50_000_000;
-        double best = 0;
-        for (int trial = 0; trial < 3; trial++)
-        {
-            var sw = Stopwatch.StartNew();
-            Parallel.For(0, threads, new ParallelOptions { MaxDegreeOfParallelism = threads }, _ => Spin(Iterations));
-            double lanes = Avx512F.IsSupported ? 16 : 8;
-            best = Math.Max(best, threads * Iterations * 12 * lanes * 2 / sw.Elapsed.TotalSeconds / 1e9);
-        }
-
-        return best;
-    }
-
-    private static float Spin(long iterations)
-    {
-        if (Avx512F.IsSupported)
-        {
-            var x = Vector512.Create(1.0001f);
-            var y = Vector512.Create(0.9999f);
-            Vector512<float> a0 = x, a1 = x, a2 = x, a3 = x, a4 = x, a5 = x, a6 = x, a7 = x, a8 = x, a9 = x, a10 = x, a11 = x;
-            for (long i = 0; i < iterations; i++)
-            {
-                a0 = Avx512F.FusedMultiplyAdd(a0, y, x); a1 = Avx512F.FusedMultiplyAdd(a1, y, x); a2 = Avx512F.FusedMultiplyAdd(a2, y, x);
-                a3 = Avx512F.FusedMultiplyAdd(a3, y, x); a4 = Avx512F.FusedMultiplyAdd(a4, y, x); a5 = Avx512F.FusedMultiplyAdd(a5, y, x);
-                a6 = Avx512F.FusedMultiplyAdd(a6, y, x); a7 = Avx512F.FusedMultiplyAdd(a7, y, x); a8 = Avx512F.FusedMultiplyAdd(a8, y, x);
-                a9 = Avx512F.FusedMultiplyAdd(a9, y, x); a10 = Avx512F.FusedMultiplyAdd(a10, y, x); a11 = Avx512F.FusedMultiplyAdd(a11, y, x);
-            }
-
-            return (a0 + a1 + a2 + a3 + a4 + a5 + a6 + a7 + a8 + a9 + a10 + a11).GetElement(0);
-        }
-
-        var v = Vector256.Create(1.0001f);
-        var w = Vector256.Create(0.9999f);
-        Vector256<float> b0 = v, b1 = v, b2 = v, b3 = v, b4 = v, b5 = v, b6 = v, b7 = v, b8 = v, b9 = v, b10 = v, b11 = v;
-        for (long i = 0; i < iterations; i++)
-        {
-            b0 = Fma.MultiplyAdd(b0, w, v); b1 = Fma.MultiplyAdd(b1, w, v); b2 = Fma.MultiplyAdd(b2, w, v);
-            b3 = Fma.MultiplyAdd(b3, w, v); b4 = Fma.MultiplyAdd(b4, w, v); b5 = Fma.MultiplyAdd(b5, w, v);
-            b6 = Fma.MultiplyAdd(b6, w, v); b7 = Fma.MultiplyAdd(b7, w, v); b8 = Fma.MultiplyAdd(b8, w, v);
-            b9 = Fma.MultiplyAdd(b9, w, v); b10 = Fma.MultiplyAdd(b10, w, v); b11 = Fma.MultiplyAdd(b11, w, v);
-        }
-
-        return (b0 + b1 + b2 + b3 + b4 + b5 + b6 + b7 + b8 + b9 + b10 + b11).GetElement(0);
     }
 }

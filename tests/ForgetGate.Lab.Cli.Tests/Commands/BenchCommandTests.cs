@@ -1,0 +1,67 @@
+using System.Runtime.Intrinsics.X86;
+using System.Text.Json;
+using ForgetGate.Lab.Cli.Tests.Support;
+
+namespace ForgetGate.Lab.Cli.Tests.Commands;
+
+/// <summary>
+/// <c>forgetgate bench</c> through the real process on tiny shapes: what it prints (not how fast it is; speed is
+/// shown by the benchmark figures in README, measured beside the PyTorch anchor) and how it refuses bad options.
+/// </summary>
+public sealed class BenchCommandTests
+{
+    private static readonly string[] s_tiny = ["--hidden", "9", "--batch", "3", "--steps", "2", "--seconds", "0.05", "--threads", "1", "--json"];
+
+    private static CliProcess.Result Bench(params string[] args) => CliProcess.Run(Path.GetTempPath(), null, ["bench", .. args]);
+
+    [Fact]
+    public void Json_OneObjectPerVariant_WithTheDocumentedFields()
+    {
+        var r = Bench(s_tiny);
+        Assert.True(r.Code == 0, r.ToString());
+        var lines = r.Out.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal(["lstm", "lstm-fb1", "cifg", "gru", "ur-lstm", "chrono"], lines.Select(l => JsonDocument.Parse(l).RootElement.GetProperty("variant").GetString()));
+        foreach (var line in lines)
+        {
+            var o = JsonDocument.Parse(line).RootElement;
+            Assert.Equal(9, o.GetProperty("hidden").GetInt32());
+            Assert.Equal(3, o.GetProperty("batch").GetInt32());
+            Assert.Equal(2, o.GetProperty("steps").GetInt32());
+            Assert.True(o.GetProperty("train_samples_per_s").GetDouble() > 0, line);
+            Assert.True(o.GetProperty("infer_samples_per_s").GetDouble() > 0, line);
+            Assert.True(o.GetProperty("gflops").GetDouble() > 0, line);
+
+            // The peak is measured on this machine (not a constant for one CPU), and a tiny model is far below it.
+            double peak = o.GetProperty("peak_gflops").GetDouble();
+            double fraction = o.GetProperty("peak_fraction").GetDouble();
+            if (Fma.IsSupported)
+            {
+                Assert.True(peak > 1, line);
+                Assert.InRange(fraction, 1e-6, 1.0);
+                Assert.Equal(o.GetProperty("gflops").GetDouble() / peak, fraction, 2);
+            }
+        }
+    }
+
+    [Fact]
+    public void Text_HeaderNamesTheMeasuredPeak_AndOneLinePerVariant()
+    {
+        var r = Bench("--variant", "gru", "--hidden", "9", "--batch", "3", "--steps", "2", "--seconds", "0.05", "--threads", "1");
+        Assert.True(r.Code == 0, r.ToString());
+        Assert.Contains("H=9 B=3 T=2", r.Out, StringComparison.Ordinal);
+        Assert.Contains(Fma.IsSupported ? "measured FMA peak" : "no hardware FMA", r.Out, StringComparison.Ordinal);
+        Assert.Single(r.Out.Split('\n'), l => l.StartsWith("gru ", StringComparison.Ordinal) && l.Contains("samples/s", StringComparison.Ordinal));
+    }
+
+    [Theory]
+    [InlineData("--variant", "lstm2", "--variant: unknown variant 'lstm2'")]
+    [InlineData("--hidden", "0", "--hidden must be at least 1 (got 0)")]
+    [InlineData("--seconds", "-1", "--seconds must be positive (got -1)")]
+    public void BadOption_ExitsTwo_NamingIt(string option, string value, string message)
+    {
+        var r = Bench(option, value);
+        Assert.True(r.Code == 2, r.ToString());
+        Assert.Contains(message, r.Err, StringComparison.Ordinal);
+        Assert.Equal("", r.Out.Trim());
+    }
+}
