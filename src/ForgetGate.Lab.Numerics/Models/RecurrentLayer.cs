@@ -326,7 +326,7 @@ internal sealed class RecurrentLayer
 
     /// <summary>
     /// Weight and bias gradients for the permuted rows [i0, i1) (gate columns) as one large product over all
-    /// B·T rows: [dW_hh | dW_ih] = dZᵀ · [H_prev | X] (the GRU needs two, its dZ differs per side), biases as
+    /// B·T rows: [dW_hh | dW_ih] = dZᵀ · [H_prev | X] (the GRU's n rows need two, their dZ differs per side), biases as
     /// column sums. Every worker first packs its share [p0, p1) of H_prev and X into the shared panel buffer,
     /// then waits at the barrier.
     /// </summary>
@@ -345,8 +345,25 @@ internal sealed class RecurrentLayer
         int n = GradColumns;
         if (IsGru)
         {
-            MatMul.Multiply(i1 - i0, rows, dZh.AsSpan(i0), 1, Gh, panels, 0, Hp, DW.AsSpan(i0 * n), n, accumulate: false, default);
-            MatMul.Multiply(i1 - i0, rows, dZx.AsSpan(i0), 1, Gh, panels, Hp, n, DW.AsSpan(i0 * n), n, accumulate: false, default);
+            // The GRU's dZ differs between the sides only in the n block (dZh_n = r ⊙ dZx_n); its r and z rows are
+            // one product over [H_prev | X] like the other variants, so only n rows pack their A twice.
+            for (int i = i0; i < i1;)
+            {
+                int tileStart = i - (i % (G * U));
+                bool nBlock = i - tileStart >= 2 * U;
+                int end = Math.Min(i1, tileStart + (nBlock ? 3 * U : 2 * U));
+                if (nBlock)
+                {
+                    MatMul.Multiply(end - i, rows, dZh.AsSpan(i), 1, Gh, panels, 0, Hp, DW.AsSpan(i * n), n, accumulate: false, default);
+                    MatMul.Multiply(end - i, rows, dZx.AsSpan(i), 1, Gh, panels, Hp, n, DW.AsSpan(i * n), n, accumulate: false, default);
+                }
+                else
+                {
+                    MatMul.Multiply(end - i, rows, dZx.AsSpan(i), 1, Gh, panels, 0, n, DW.AsSpan(i * n), n, accumulate: false, default);
+                }
+
+                i = end;
+            }
         }
         else
         {
@@ -354,22 +371,32 @@ internal sealed class RecurrentLayer
         }
 
         var sx = DBiasX.AsSpan(i0, i1 - i0);
-        var sh = DBiasH.AsSpan(i0, i1 - i0);
         sx.Clear();
-        sh.Clear();
         for (int r = 0; r < rows; r++)
         {
             TensorPrimitives.Add(sx, dZx.AsSpan((r * Gh) + i0, i1 - i0), sx);
-            if (IsGru)
-            {
-                TensorPrimitives.Add(sh, dZh.AsSpan((r * Gh) + i0, i1 - i0), sh);
-            }
         }
 
-        if (!IsGru)
+        // Hidden-side bias gradient: the same sums, except the GRU's n rows, which sum their own dZh.
+        sx.CopyTo(DBiasH.AsSpan(i0, i1 - i0));
+        for (int i = i0; IsGru && i < i1;)
         {
-            sx.CopyTo(sh);
+            int tileStart = i - (i % (G * U));
+            bool nBlock = i - tileStart >= 2 * U;
+            int end = Math.Min(i1, tileStart + (nBlock ? 3 * U : 2 * U));
+            if (nBlock)
+            {
+                var sh = DBiasH.AsSpan(i, end - i);
+                sh.Clear();
+                for (int r = 0; r < rows; r++)
+                {
+                    TensorPrimitives.Add(sh, dZh.AsSpan((r * Gh) + i, end - i), sh);
+                }
+            }
+
+            i = end;
         }
+
     }
 
     /// <summary>dX rows [r0, r1) = dZx · W_ih: the gradient flowing into the layer below.</summary>
