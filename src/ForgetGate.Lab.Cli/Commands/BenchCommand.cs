@@ -30,13 +30,14 @@ internal static class BenchCommand
         var layers = new Option<int>("--layers") { Description = "Stacked layers.", DefaultValueFactory = _ => 1 };
         var threads = new Option<int>("--threads") { Description = "Worker threads (default: all cores).", DefaultValueFactory = _ => Environment.ProcessorCount };
         var seconds = new Option<double>("--seconds") { Description = "Timed seconds per training measurement (median of ≥ 3 windows; inference gets half).", DefaultValueFactory = _ => 2.0 };
+        var rounds = new Option<int>("--rounds") { Description = "Rounds over all variants, taken in turn; each figure is the variant's median round (a slow spell on a shared machine then hits every variant alike).", DefaultValueFactory = _ => 1 };
         var json = new Option<bool>("--json") { Description = "One JSON object per variant." };
         var command = new Command(
             "bench",
             "Train and run every variant on random data (input 28, 10 classes, Adam) and print samples/s and GFLOP/s.\n" +
             "Example: forgetgate bench --hidden 128 --batch 128 --threads 2")
         {
-            variant, hidden, batch, steps, layers, threads, seconds, json,
+            variant, hidden, batch, steps, layers, threads, seconds, rounds, json,
         };
         command.SetAction(parse =>
         {
@@ -57,7 +58,7 @@ internal static class BenchCommand
 
             var options = new BenchOptions(
                 parse.GetValue(hidden), parse.GetValue(batch), parse.GetValue(steps), parse.GetValue(layers),
-                parse.GetValue(threads), parse.GetValue(seconds), parse.GetValue(json));
+                parse.GetValue(threads), parse.GetValue(seconds), parse.GetValue(rounds), parse.GetValue(json));
             string? error = options.Validate();
             if (error is not null)
             {
@@ -87,9 +88,40 @@ internal static class BenchCommand
         // The kernels all variants share are JIT-tiered while the first variant runs; one discarded pass keeps
         // that cost out of the figures (without it the first variant measured up to 45% slow).
         Measure(variants[0], o with { Seconds = Math.Min(o.Seconds, 1.5) }, pool);
+        var results = variants.ToDictionary(v => v, _ => new List<BenchResult>());
+        for (int round = 1; round <= o.Rounds; round++)
+        {
+            if (!o.Json && o.Rounds > 1)
+            {
+                Console.WriteLine(string.Create(inv, $"round {round}/{o.Rounds}"));
+            }
+
+            foreach (var variant in variants)
+            {
+                var r = Measure(variant, o, pool);
+                results[variant].Add(r);
+                if (!o.Json)
+                {
+                    PrintLine(variant, r, peak);
+                }
+            }
+        }
+
+        if (!o.Json && o.Rounds > 1)
+        {
+            Console.WriteLine(string.Create(inv, $"median of {o.Rounds} rounds (train samples/s min–max in brackets)"));
+        }
+
         foreach (var variant in variants)
         {
-            var r = Measure(variant, o, pool);
+            var all = results[variant];
+            var byTrain = all.OrderBy(r => r.TrainSamplesPerSecond).ToList();
+            var byInfer = all.OrderBy(r => r.InferSamplesPerSecond).ToList();
+            var r = byTrain[byTrain.Count / 2] with
+            {
+                InferSamplesPerSecond = byInfer[byInfer.Count / 2].InferSamplesPerSecond,
+                InferGflops = byInfer[byInfer.Count / 2].InferGflops,
+            };
             if (o.Json)
             {
                 Console.WriteLine(JsonSerializer.Serialize(new Dictionary<string, object>
@@ -100,7 +132,10 @@ internal static class BenchCommand
                     ["steps"] = o.Steps,
                     ["layers"] = o.Layers,
                     ["threads"] = o.Threads,
+                    ["rounds"] = o.Rounds,
                     ["train_samples_per_s"] = Math.Round(r.TrainSamplesPerSecond, 1),
+                    ["train_samples_per_s_min"] = Math.Round(byTrain[0].TrainSamplesPerSecond, 1),
+                    ["train_samples_per_s_max"] = Math.Round(byTrain[^1].TrainSamplesPerSecond, 1),
                     ["infer_samples_per_s"] = Math.Round(r.InferSamplesPerSecond, 1),
                     ["train_ms_per_step"] = Math.Round(r.TrainMsPerStep, 3),
                     ["gflops"] = Math.Round(r.TrainGflops, 2),
@@ -109,13 +144,19 @@ internal static class BenchCommand
                     ["peak_fraction"] = double.IsNaN(peak) ? 0 : Math.Round(r.TrainGflops / peak, 4),
                 }));
             }
-            else
+            else if (o.Rounds > 1)
             {
-                Console.WriteLine(string.Create(inv,
-                    $"{variant.Name(),-9} train {r.TrainSamplesPerSecond,9:F0} samples/s ({r.TrainMsPerStep,7:F2} ms/step) {r.TrainGflops,6:F1} GFLOP/s {(double.IsNaN(peak) ? "  n/a" : (100 * r.TrainGflops / peak).ToString("F1", inv)),5}% of peak | " +
-                    $"infer(B={InferBatch}) {r.InferSamplesPerSecond,9:F0} samples/s {r.InferGflops,6:F1} GFLOP/s"));
+                PrintLine(variant, r, peak, string.Create(inv, $" [{byTrain[0].TrainSamplesPerSecond:F0}–{byTrain[^1].TrainSamplesPerSecond:F0}]"));
             }
         }
+    }
+
+    private static void PrintLine(Variant variant, BenchResult r, double peak, string range = "")
+    {
+        var inv = CultureInfo.InvariantCulture;
+        Console.WriteLine(string.Create(inv,
+            $"{variant.Name(),-9} train {r.TrainSamplesPerSecond,9:F0} samples/s ({r.TrainMsPerStep,7:F2} ms/step) {r.TrainGflops,6:F1} GFLOP/s {(double.IsNaN(peak) ? "  n/a" : (100 * r.TrainGflops / peak).ToString("F1", inv)),5}% of peak | " +
+            $"infer(B={InferBatch}) {r.InferSamplesPerSecond,9:F0} samples/s {r.InferGflops,6:F1} GFLOP/s{range}"));
     }
 
     private static BenchResult Measure(Variant variant, BenchOptions o, ComputePool pool)
@@ -204,7 +245,7 @@ internal static class BenchCommand
         return windows[windows.Count / 2];
     }
 
-    private sealed record BenchOptions(int Hidden, int Batch, int Steps, int Layers, int Threads, double Seconds, bool Json)
+    private sealed record BenchOptions(int Hidden, int Batch, int Steps, int Layers, int Threads, double Seconds, int Rounds, bool Json)
     {
         public string? Validate() =>
             Hidden < 1 ? $"--hidden must be at least 1 (got {Hidden})." :
@@ -213,6 +254,7 @@ internal static class BenchCommand
             Layers < 1 ? $"--layers must be at least 1 (got {Layers})." :
             Threads < 1 ? $"--threads must be at least 1 (got {Threads})." :
             !(Seconds > 0) ? $"--seconds must be positive (got {Seconds.ToString(CultureInfo.InvariantCulture)})." :
+            Rounds < 1 ? $"--rounds must be at least 1 (got {Rounds})." :
             null;
     }
 

@@ -53,7 +53,28 @@ public sealed class BenchCommandTests
         Assert.Single(r.Out.Split('\n'), l => l.StartsWith("gru ", StringComparison.Ordinal) && l.Contains("samples/s", StringComparison.Ordinal));
     }
 
+    [Fact]
+    public void Rounds_ReportTheMedianRound_WithinTheRange()
+    {
+        var r = Bench(["--variant", "cifg", "--rounds", "3", .. s_tiny]);
+        Assert.True(r.Code == 0, r.ToString());
+        var o = JsonDocument.Parse(Assert.Single(r.Out.Split('\n', StringSplitOptions.RemoveEmptyEntries))).RootElement;
+        Assert.Equal(3, o.GetProperty("rounds").GetInt32());
+        double min = o.GetProperty("train_samples_per_s_min").GetDouble();
+        double median = o.GetProperty("train_samples_per_s").GetDouble();
+        double max = o.GetProperty("train_samples_per_s_max").GetDouble();
+        Assert.True(min > 0 && min <= median && median <= max, r.Out);
+
+        var text = Bench("--variant", "cifg", "--rounds", "2", "--hidden", "9", "--batch", "3", "--steps", "2", "--seconds", "0.05", "--threads", "1");
+        Assert.True(text.Code == 0, text.ToString());
+        Assert.Contains("round 1/2", text.Out, StringComparison.Ordinal);
+        Assert.Contains("round 2/2", text.Out, StringComparison.Ordinal);
+        Assert.Contains("median of 2 rounds", text.Out, StringComparison.Ordinal);
+        Assert.Equal(3, text.Out.Split('\n').Count(l => l.StartsWith("cifg ", StringComparison.Ordinal)));
+    }
+
     [Theory]
+    [InlineData("--rounds", "0", "--rounds must be at least 1 (got 0)")]
     [InlineData("--variant", "lstm2", "--variant: unknown variant 'lstm2'")]
     [InlineData("--hidden", "0", "--hidden must be at least 1 (got 0)")]
     [InlineData("--seconds", "-1", "--seconds must be positive (got -1)")]
