@@ -349,9 +349,7 @@ internal sealed class RecurrentLayer
             // one product over [H_prev | X] like the other variants, so only n rows pack their A twice.
             for (int i = i0; i < i1;)
             {
-                int tileStart = i - (i % (G * U));
-                bool nBlock = i - tileStart >= 2 * U;
-                int end = Math.Min(i1, tileStart + (nBlock ? 3 * U : 2 * U));
+                int end = GruSegmentEnd(i, i1, out bool nBlock);
                 if (nBlock)
                 {
                     MatMul.Multiply(end - i, rows, dZh.AsSpan(i), 1, Gh, panels, 0, Hp, DW.AsSpan(i * n), n, accumulate: false, default);
@@ -381,9 +379,7 @@ internal sealed class RecurrentLayer
         sx.CopyTo(DBiasH.AsSpan(i0, i1 - i0));
         for (int i = i0; IsGru && i < i1;)
         {
-            int tileStart = i - (i % (G * U));
-            bool nBlock = i - tileStart >= 2 * U;
-            int end = Math.Min(i1, tileStart + (nBlock ? 3 * U : 2 * U));
+            int end = GruSegmentEnd(i, i1, out bool nBlock);
             if (nBlock)
             {
                 var sh = DBiasH.AsSpan(i, end - i);
@@ -397,6 +393,17 @@ internal sealed class RecurrentLayer
             i = end;
         }
 
+    }
+
+    /// <summary>
+    /// The end of the run of permuted GRU rows starting at <paramref name="i"/> (at most <paramref name="end"/>) that
+    /// lie in one tile's r and z blocks, or in its n block (<paramref name="nBlock"/>).
+    /// </summary>
+    private int GruSegmentEnd(int i, int end, out bool nBlock)
+    {
+        int tileStart = i - (i % (G * U));
+        nBlock = i - tileStart >= 2 * U;
+        return Math.Min(end, tileStart + (nBlock ? 3 * U : 2 * U));
     }
 
     /// <summary>dX rows [r0, r1) = dZx · W_ih: the gradient flowing into the layer below.</summary>
