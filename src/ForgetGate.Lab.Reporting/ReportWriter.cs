@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text;
+using ForgetGate.Lab.Numerics.Serialization;
 using static ForgetGate.Lab.Reporting.Svg;
 
 namespace ForgetGate.Lab.Reporting;
@@ -28,17 +29,15 @@ public static class ReportWriter
         return files;
     }
 
-    /// <summary>Writes every file (each to a temporary name, then moved into place) and returns the path of report.html.</summary>
+    private static readonly UTF8Encoding s_utf8 = new(encoderShouldEmitUTF8Identifier: false);
+
+    /// <summary>Writes every file (each replaced whole, see <see cref="AtomicFile"/>) and returns the path of report.html.</summary>
     public static string Write(SweepReport report, string outputDirectory)
     {
         ArgumentNullException.ThrowIfNull(outputDirectory);
         foreach (var (relative, content) in Render(report))
         {
-            string path = Path.Combine(outputDirectory, relative);
-            Directory.CreateDirectory(Path.GetDirectoryName(path)!);
-            string temp = path + ".tmp";
-            File.WriteAllText(temp, content, new UTF8Encoding(false));
-            File.Move(temp, path, overwrite: true);
+            AtomicFile.Write(Path.Combine(outputDirectory, relative), s_utf8.GetBytes(content));
         }
 
         return Path.Combine(outputDirectory, "report.html");

@@ -27,14 +27,7 @@ internal static class RunCheckpointFile
             .Select(t => SafetensorsTensor.FromFloat32(t.Key, [t.Value.Length], t.Value));
         var file = new SafetensorsFile(tensors, metadata, path);
         byte[] bytes = file.ToBytes();
-        string temp = path + ".tmp";
-        using (var stream = new FileStream(temp, FileMode.Create, FileAccess.Write, FileShare.None))
-        {
-            stream.Write(bytes);
-            stream.Flush(flushToDisk: true);
-        }
-
-        File.Move(temp, path, overwrite: true);
+        AtomicFile.Write(path, bytes);
         return Convert.ToHexStringLower(SHA256.HashData(bytes));
     }
 

@@ -192,29 +192,7 @@ public sealed class SafetensorsFile
     /// Writes the file atomically: to a temporary file in the same folder, flushed, then renamed over
     /// <paramref name="path"/>, so readers never see a half-written file.
     /// </summary>
-    public void Write(string path)
-    {
-        ArgumentException.ThrowIfNullOrEmpty(path);
-        var full = Path.GetFullPath(path);
-        var dir = Path.GetDirectoryName(full)!;
-        Directory.CreateDirectory(dir);
-        var temp = Path.Combine(dir, $".{Path.GetFileName(full)}.{Environment.ProcessId}.{Guid.NewGuid():N}.tmp");
-        try
-        {
-            using (var stream = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None))
-            {
-                WriteTo(stream);
-                stream.Flush(flushToDisk: true);
-            }
-
-            File.Move(temp, full, overwrite: true);
-        }
-        catch
-        {
-            File.Delete(temp);
-            throw;
-        }
-    }
+    public void Write(string path) => AtomicFile.Write(path, WriteTo);
 
     /// <summary>Serializes to a stream (tensors in <see cref="Tensors"/> order, data 8-byte aligned).</summary>
     public void WriteTo(Stream stream)
