@@ -88,6 +88,7 @@ internal static class BenchCommand
         // The kernels all variants share are JIT-tiered while the first variant runs; one discarded pass keeps
         // that cost out of the figures (without it the first variant measured up to 45% slow).
         Measure(variants[0], o with { Seconds = Math.Min(o.Seconds, 1.5) }, pool);
+        GC.Collect();
         var results = variants.ToDictionary(v => v, _ => new List<BenchResult>());
         for (int round = 1; round <= o.Rounds; round++)
         {
@@ -100,6 +101,12 @@ internal static class BenchCommand
             {
                 var r = Measure(variant, o, pool);
                 results[variant].Add(r);
+
+                // The measured model is garbage now: collecting it here keeps the next one's figures free of that
+                // work and makes the peak RSS that of the largest model rather than of all of them together.
+                GC.Collect();
+                GC.WaitForPendingFinalizers();
+                GC.Collect();
                 if (!o.Json)
                 {
                     PrintLine(variant, r, peak);
@@ -142,6 +149,7 @@ internal static class BenchCommand
                     ["infer_gflops"] = Math.Round(r.InferGflops, 2),
                     ["peak_gflops"] = double.IsNaN(peak) ? 0 : Math.Round(peak, 1),
                     ["peak_fraction"] = double.IsNaN(peak) ? 0 : Math.Round(r.TrainGflops / peak, 4),
+                    ["peak_rss_mib"] = Math.Round(PeakRssMiB(), 1),
                 }));
             }
             else if (o.Rounds > 1)
@@ -149,6 +157,18 @@ internal static class BenchCommand
                 PrintLine(variant, r, peak, string.Create(inv, $" [{byTrain[0].TrainSamplesPerSecond:F0}–{byTrain[^1].TrainSamplesPerSecond:F0}]"));
             }
         }
+
+        if (!o.Json)
+        {
+            Console.WriteLine(string.Create(inv, $"peak RSS {PeakRssMiB():F0} MiB (this process; each model is collected before the next is built)"));
+        }
+    }
+
+    /// <summary>The process's peak resident set so far (all models measured up to now, the runtime included).</summary>
+    private static double PeakRssMiB()
+    {
+        using var self = Process.GetCurrentProcess();
+        return self.PeakWorkingSet64 / (1024.0 * 1024.0);
     }
 
     private static void PrintLine(Variant variant, BenchResult r, double peak, string range = "")

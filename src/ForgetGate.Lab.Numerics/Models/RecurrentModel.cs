@@ -170,7 +170,7 @@ public sealed class RecurrentModel : IDisposable
         CheckFinite(x, d, steps);
         _hasForward = false;
         _hasTrainingState = false;
-        EnsureBuffers(batch, steps);
+        EnsureBuffers(batch, steps, training);
 
         // Time-major copy: row (t, b) of _x is x[b, t, :].
         for (int b = 0; b < batch; b++)
@@ -412,21 +412,31 @@ public sealed class RecurrentModel : IDisposable
         }
     }
 
-    private void EnsureBuffers(int batch, int steps)
+    /// <summary>
+    /// Grows the forward buffers, and the gradient buffers only for a training pass: inference (evaluation, predict)
+    /// at a large batch would otherwise hold as much again in gradients it never computes.
+    /// </summary>
+    private void EnsureBuffers(int batch, int steps, bool training)
     {
         int rows = batch * steps;
         var first = _layers[0];
         _x = RecurrentLayer.Grow(_x, rows * Config.InputSize);
+        foreach (var layer in _layers)
+        {
+            layer.Ensure(batch, steps);
+        }
+
+        if (!training)
+        {
+            return;
+        }
+
         _dZx = RecurrentLayer.Grow(_dZx, rows * first.Gh);
         _dZh = first.IsGru ? RecurrentLayer.Grow(_dZh, rows * first.Gh) : _dZx;
         _dH = RecurrentLayer.Grow(_dH, rows * first.Hp);
         _dC = RecurrentLayer.Grow(_dC, batch * first.Hp);
         _scratch = RecurrentLayer.Grow(_scratch, batch * first.Hp);
         _panels = RecurrentLayer.Grow(_panels, Panels.Length(rows, _maxGradColumns));
-        foreach (var layer in _layers)
-        {
-            layer.Ensure(batch, steps);
-        }
     }
 
     private enum WorkMode

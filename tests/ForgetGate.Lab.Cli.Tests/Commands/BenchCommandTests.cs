@@ -30,6 +30,7 @@ public sealed class BenchCommandTests
             Assert.True(o.GetProperty("train_samples_per_s").GetDouble() > 0, line);
             Assert.True(o.GetProperty("infer_samples_per_s").GetDouble() > 0, line);
             Assert.True(o.GetProperty("gflops").GetDouble() > 0, line);
+            Assert.InRange(o.GetProperty("peak_rss_mib").GetDouble(), 1, 4096); // a tiny model: the runtime's own tens of MiB
 
             // The peak is measured on this machine (not a constant for one CPU), and a tiny model is far below it.
             double peak = o.GetProperty("peak_gflops").GetDouble();
@@ -51,6 +52,7 @@ public sealed class BenchCommandTests
         Assert.Contains("H=9 B=3 T=2", r.Out, StringComparison.Ordinal);
         Assert.Contains(Fma.IsSupported ? "measured FMA peak" : "no hardware FMA", r.Out, StringComparison.Ordinal);
         Assert.Single(r.Out.Split('\n'), l => l.StartsWith("gru ", StringComparison.Ordinal) && l.Contains("samples/s", StringComparison.Ordinal));
+        Assert.Matches(@"(?m)^peak RSS \d+ MiB", r.Out);
     }
 
     [Fact]

@@ -97,6 +97,39 @@ public sealed class RecurrentModelBehaviourTests
         Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
     }
 
+    [Theory]
+    [InlineData("lstm")]
+    [InlineData("gru")]
+    public void Inference_DoesNotAllocateGradientBuffers_AndTrainingAfterItMatchesAFreshModel(string variant)
+    {
+        // Evaluation runs large batches with training = false; the gradient buffers (dZ alone is rows·G·H floats)
+        // are grown only by a training pass.
+        const int batch = 300, steps = 7, input = 5, hidden = 21, outputs = 3;
+        var v = Variants.Parse(variant);
+        var x = ModelTestData.Input(batch, steps, input);
+        var y = new float[batch * outputs];
+        using var inferFirst = ModelTestData.Create(v, input, hidden, 2, outputs, steps);
+        using var trainOnly = ModelTestData.Create(v, input, hidden, 2, outputs, steps);
+
+        long start = GC.GetAllocatedBytesForCurrentThread();
+        inferFirst.Forward(x, batch, steps, y, training: false);
+        long inference = GC.GetAllocatedBytesForCurrentThread() - start;
+        start = GC.GetAllocatedBytesForCurrentThread();
+        trainOnly.Forward(x, batch, steps, y, training: true);
+        long training = GC.GetAllocatedBytesForCurrentThread() - start;
+        long dZ = (long)batch * steps * v.GateCount() * hidden * sizeof(float);
+        Assert.True(training - inference >= dZ, $"inference allocated {inference} bytes, training {training}; the gradient buffers alone need ≥ {dZ}");
+
+        var d = ModelTestData.Input(batch, 1, outputs, "dOut");
+        inferFirst.Forward(x, batch, steps, y, training: true);
+        inferFirst.Backward(d);
+        trainOnly.Backward(d);
+        for (int i = 0; i < trainOnly.Parameters.Count; i++)
+        {
+            Assert.Equal(trainOnly.Parameters[i].Gradient, inferFirst.Parameters[i].Gradient);
+        }
+    }
+
     [Fact]
     public void Forward_SmallerBatchAfterLarger_MatchesFreshModel()
     {
