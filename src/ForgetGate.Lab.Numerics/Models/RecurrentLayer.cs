@@ -134,10 +134,37 @@ internal sealed class RecurrentLayer
     public static float[] Grow(float[] buffer, int length) => buffer.Length >= length ? buffer : new float[length];
 
     /// <summary>Copies the parameters into the permuted, padded layouts the kernels read.</summary>
+    /// <remarks>
+    /// A panel of W_ihᵀ or W_hhᵀ is the transpose of 16 consecutive rows of W (one gate of one tile), moved by
+    /// register transposes; W_ih and W_hh for the backward products are row copies of 16 values each. Padding (units
+    /// past H, features past Din) is never written and stays zero.
+    /// </remarks>
     public void Pack()
     {
         var wih = WeightIh.Value;
         var whh = WeightHh.Value;
+        for (int g = 0; g < G; g++)
+        {
+            for (int tile = 0; tile < Tiles; tile++)
+            {
+                int r0 = (g * H) + (tile * U);
+                int rows = Math.Min(U, H - (tile * U));
+                int panel = (tile * G) + g;   // Column(g, tile·16) / 16
+                Panels.PackStripsTransposed(wih.AsSpan(r0 * Din), Din, Din, rows, 0, 1, 0, Din, WihT.AsSpan(panel * Dp * U, Dp * U));
+                Panels.PackStripsTransposed(whh.AsSpan(r0 * H), H, H, rows, 0, 1, 0, H, WhhT.AsSpan(panel * Hp * U, Hp * U));
+            }
+        }
+
+        for (int r = 0; r < G * H; r++)
+        {
+            int col = Column(r / H, r % H);
+            CopyRow(whh.AsSpan(r * H, H), WhhPerm, col, Gh);
+            if (WihPerm.Length > 0)
+            {
+                CopyRow(wih.AsSpan(r * Din, Din), WihPerm, col, Gh);
+            }
+        }
+
         var bih = BiasIh.Value;
         var bhh = BiasHh.Value;
         for (int r = 0; r < G * H; r++)
@@ -145,23 +172,6 @@ internal sealed class RecurrentLayer
             int g = r / H;
             int u = r % H;
             int col = Column(g, u);
-            for (int d = 0; d < Din; d++)
-            {
-                float w = wih[(r * Din) + d];
-                WihT[Panels.Index(d, col, Dp)] = w;
-                if (WihPerm.Length > 0)
-                {
-                    WihPerm[Panels.Index(col, d, Gh)] = w;
-                }
-            }
-
-            for (int v = 0; v < H; v++)
-            {
-                float w = whh[(r * H) + v];
-                WhhT[Panels.Index(v, col, Hp)] = w;
-                WhhPerm[Panels.Index(col, v, Gh)] = w;
-            }
-
             if (IsGru && g == 2)
             {
                 BiasX[col] = bih[r];
@@ -177,6 +187,15 @@ internal sealed class RecurrentLayer
 
                 BiasX[col] = b;
             }
+        }
+    }
+
+    /// <summary>Writes one row of W as row <paramref name="col"/> of a panel-packed [k, n] matrix (its 16-value pieces, one per panel).</summary>
+    private static void CopyRow(ReadOnlySpan<float> row, Span<float> panels, int col, int k)
+    {
+        for (int j0 = 0; j0 < row.Length; j0 += U)
+        {
+            row.Slice(j0, Math.Min(U, row.Length - j0)).CopyTo(panels.Slice(((j0 / U) * k * U) + (col * U)));
         }
     }
 
