@@ -1,5 +1,4 @@
 using System.Runtime.CompilerServices;
-using System.Runtime.Intrinsics;
 using static ForgetGate.Lab.Numerics.Kernels.GateMath;
 
 namespace ForgetGate.Lab.Numerics.Kernels;
@@ -11,40 +10,42 @@ namespace ForgetGate.Lab.Numerics.Kernels;
 internal static class CifgCell
 {
     /// <summary>Turns pre-activations z (in place) into activations, writes c' and h'.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static void Forward(ref float z, ref float cPrev, ref float c, ref float h)
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    public static void Forward<T>(ref float z, ref float cPrev, ref float c, ref float h)
+        where T : struct, ILanes<T>
     {
-        for (nuint off = 0; off < TileUnits; off += 8)
+        for (nuint off = 0; off < TileUnits; off += (nuint)T.Count)
         {
-            var f = Sigmoid(Vector256.LoadUnsafe(ref z, off));
-            var g = Tanh(Vector256.LoadUnsafe(ref z, off + 16));
-            var o = Sigmoid(Vector256.LoadUnsafe(ref z, off + 32));
-            f.StoreUnsafe(ref z, off);
-            g.StoreUnsafe(ref z, off + 16);
-            o.StoreUnsafe(ref z, off + 32);
-            var cn = Fma(f, Vector256.LoadUnsafe(ref cPrev, off) - g, g);
-            cn.StoreUnsafe(ref c, off);
-            (o * Tanh(cn)).StoreUnsafe(ref h, off);
+            var f = Sigmoid(T.Load(ref z, off));
+            var g = Tanh(T.Load(ref z, off + 16));
+            var o = Sigmoid(T.Load(ref z, off + 32));
+            f.Store(ref z, off);
+            g.Store(ref z, off + 16);
+            o.Store(ref z, off + 32);
+            var cn = T.Fma(f, T.Load(ref cPrev, off) - g, g);
+            cn.Store(ref c, off);
+            (o * Tanh(cn)).Store(ref h, off);
         }
     }
 
     /// <summary>Writes dL/dz for f, g, o and updates the carried dL/dc in place.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static void Backward(ref float act, ref float cPrev, ref float c, ref float dh, ref float dc, ref float dz)
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    public static void Backward<T>(ref float act, ref float cPrev, ref float c, ref float dh, ref float dc, ref float dz)
+        where T : struct, ILanes<T>
     {
-        var one = Vector256<float>.One;
-        for (nuint off = 0; off < TileUnits; off += 8)
+        var one = T.One;
+        for (nuint off = 0; off < TileUnits; off += (nuint)T.Count)
         {
-            var f = Vector256.LoadUnsafe(ref act, off);
-            var g = Vector256.LoadUnsafe(ref act, off + 16);
-            var o = Vector256.LoadUnsafe(ref act, off + 32);
-            var tc = Tanh(Vector256.LoadUnsafe(ref c, off));
-            var dhv = Vector256.LoadUnsafe(ref dh, off);
-            var dct = Fma(dhv * o, one - (tc * tc), Vector256.LoadUnsafe(ref dc, off));
-            (dct * (Vector256.LoadUnsafe(ref cPrev, off) - g) * f * (one - f)).StoreUnsafe(ref dz, off);
-            (dct * (one - f) * (one - (g * g))).StoreUnsafe(ref dz, off + 16);
-            (dhv * tc * o * (one - o)).StoreUnsafe(ref dz, off + 32);
-            (dct * f).StoreUnsafe(ref dc, off);
+            var f = T.Load(ref act, off);
+            var g = T.Load(ref act, off + 16);
+            var o = T.Load(ref act, off + 32);
+            var tc = Tanh(T.Load(ref c, off));
+            var dhv = T.Load(ref dh, off);
+            var dct = T.Fma(dhv * o, one - (tc * tc), T.Load(ref dc, off));
+            (dct * (T.Load(ref cPrev, off) - g) * f * (one - f)).Store(ref dz, off);
+            (dct * (one - f) * (one - (g * g))).Store(ref dz, off + 16);
+            (dhv * tc * o * (one - o)).Store(ref dz, off + 32);
+            (dct * f).Store(ref dc, off);
         }
     }
 }

@@ -1,9 +1,8 @@
 using System.Runtime.CompilerServices;
-using System.Runtime.Intrinsics;
 
 namespace ForgetGate.Lab.Numerics.Kernels;
 
-/// <summary>Vector activations shared by the fused cell kernels (one register in, one out, no memory pass).</summary>
+/// <summary>Vector activations shared by the fused cell kernels (one register in, one out, no memory pass), at either lane width.</summary>
 internal static class GateMath
 {
     /// <summary>Lanes per gate block of a unit tile: cell kernels work on tiles of this many hidden units.</summary>
@@ -11,24 +10,25 @@ internal static class GateMath
 
     /// <summary>σ(x) = 1 / (1 + e^-x); saturates to 0 or 1 without NaN.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector256<float> Sigmoid(Vector256<float> x) =>
-        Vector256<float>.One / (Vector256<float>.One + Exp(-x));
+    public static T Sigmoid<T>(T x)
+        where T : struct, ILanes<T> =>
+        T.One / (T.One + Exp(-x));
 
     /// <summary>
     /// tanh(x) = 1 − 2 / (e^{2x} + 1), saturating to ±1 without NaN; for |x| &lt; 0.3 (where that difference
     /// cancels to an absolute error of ~1e-7) the Taylor series to x⁹ instead (truncation ≤ 6e-8 relative).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector256<float> Tanh(Vector256<float> x)
+    public static T Tanh<T>(T x)
+        where T : struct, ILanes<T>
     {
-        var two = Vector256.Create(2f);
-        var viaExp = Vector256<float>.One - (two / (Exp(x + x) + Vector256<float>.One));
+        var viaExp = T.One - (T.Create(2f) / (Exp(x + x) + T.One));
         var x2 = x * x;
-        var p = Fma(Vector256.Create(62f / 2835f), x2, Vector256.Create(-17f / 315f));
-        p = Fma(p, x2, Vector256.Create(2f / 15f));
-        p = Fma(p, x2, Vector256.Create(-1f / 3f));
-        var series = Fma(p * x2, x, x);
-        return Vector256.ConditionalSelect(Vector256.LessThan(Vector256.Abs(x), Vector256.Create(0.3f)), series, viaExp);
+        var p = T.Fma(T.Create(62f / 2835f), x2, T.Create(-17f / 315f));
+        p = T.Fma(p, x2, T.Create(2f / 15f));
+        p = T.Fma(p, x2, T.Create(-1f / 3f));
+        var series = T.Fma(p * x2, x, x);
+        return T.WhereAbsBelow(x, 0.3f, series, viaExp);
     }
 
     /// <summary>
@@ -38,29 +38,24 @@ internal static class GateMath
     /// Vector256.Exp, which evaluates in double.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector256<float> Exp(Vector256<float> x)
+    public static T Exp<T>(T x)
+        where T : struct, ILanes<T>
     {
-        var magic = Vector256.Create(12582912f);   // 1.5·2^23: adding it rounds to an integer
-        x = Vector256.Min(Vector256.Max(x, Vector256.Create(-87.3f)), Vector256.Create(88.3f));
-        var t = (x * Vector256.Create(1.44269504f)) + magic;
+        var magic = T.Create(12582912f);   // 1.5·2^23: adding it rounds to an integer
+        x = T.Clamp(x, -87.3f, 88.3f);
+        var t = (x * T.Create(1.44269504f)) + magic;
         var n = t - magic;
-        var r = Fma(n, Vector256.Create(-0.693145751953125f), x);
-        r = Fma(n, Vector256.Create(-1.428606765330187e-06f), r);
-        var p = Vector256.Create(1f / 720f);
-        p = Fma(p, r, Vector256.Create(1f / 120f));
-        p = Fma(p, r, Vector256.Create(1f / 24f));
-        p = Fma(p, r, Vector256.Create(1f / 6f));
-        p = Fma(p, r, Vector256.Create(0.5f));
-        p = Fma(p, r, Vector256<float>.One);
-        p = Fma(p, r, Vector256<float>.One);
-        var bits = (t.AsInt32() - magic.AsInt32() + Vector256.Create(127)) << 23;
-        return p * bits.AsSingle();
+        var r = T.Fma(n, T.Create(-0.693145751953125f), x);
+        r = T.Fma(n, T.Create(-1.428606765330187e-06f), r);
+        var p = T.Create(1f / 720f);
+        p = T.Fma(p, r, T.Create(1f / 120f));
+        p = T.Fma(p, r, T.Create(1f / 24f));
+        p = T.Fma(p, r, T.Create(1f / 6f));
+        p = T.Fma(p, r, T.Create(0.5f));
+        p = T.Fma(p, r, T.One);
+        p = T.Fma(p, r, T.One);
+        return p * T.Pow2(t, magic);
     }
-
-    /// <summary>Fused a·b + c (explicit FMA: the JIT never contracts).</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector256<float> Fma(Vector256<float> a, Vector256<float> b, Vector256<float> c) =>
-        Vector256.FusedMultiplyAdd(a, b, c);
 
     /// <summary>Scalar σ with the same formula as the vector path.</summary>
     public static float Sigmoid(float x) => 1f / (1f + MathF.Exp(-x));

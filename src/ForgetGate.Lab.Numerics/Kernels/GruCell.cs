@@ -1,5 +1,4 @@
 using System.Runtime.CompilerServices;
-using System.Runtime.Intrinsics;
 using static ForgetGate.Lab.Numerics.Kernels.GateMath;
 
 namespace ForgetGate.Lab.Numerics.Kernels;
@@ -12,20 +11,21 @@ namespace ForgetGate.Lab.Numerics.Kernels;
 internal static class GruCell
 {
     /// <summary>Writes r, z, n over x (in place), W_hn h + b_hn over the n block of hh, and h'.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static void Forward(ref float x, ref float hh, ref float biasN, ref float hPrev, ref float h)
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    public static void Forward<T>(ref float x, ref float hh, ref float biasN, ref float hPrev, ref float h)
+        where T : struct, ILanes<T>
     {
-        for (nuint off = 0; off < TileUnits; off += 8)
+        for (nuint off = 0; off < TileUnits; off += (nuint)T.Count)
         {
-            var r = Sigmoid(Vector256.LoadUnsafe(ref x, off) + Vector256.LoadUnsafe(ref hh, off));
-            var z = Sigmoid(Vector256.LoadUnsafe(ref x, off + 16) + Vector256.LoadUnsafe(ref hh, off + 16));
-            var hn = Vector256.LoadUnsafe(ref hh, off + 32) + Vector256.LoadUnsafe(ref biasN, off);
-            var n = Tanh(Fma(r, hn, Vector256.LoadUnsafe(ref x, off + 32)));
-            r.StoreUnsafe(ref x, off);
-            z.StoreUnsafe(ref x, off + 16);
-            n.StoreUnsafe(ref x, off + 32);
-            hn.StoreUnsafe(ref hh, off + 32);
-            Fma(z, Vector256.LoadUnsafe(ref hPrev, off) - n, n).StoreUnsafe(ref h, off);
+            var r = Sigmoid(T.Load(ref x, off) + T.Load(ref hh, off));
+            var z = Sigmoid(T.Load(ref x, off + 16) + T.Load(ref hh, off + 16));
+            var hn = T.Load(ref hh, off + 32) + T.Load(ref biasN, off);
+            var n = Tanh(T.Fma(r, hn, T.Load(ref x, off + 32)));
+            r.Store(ref x, off);
+            z.Store(ref x, off + 16);
+            n.Store(ref x, off + 32);
+            hn.Store(ref hh, off + 32);
+            T.Fma(z, T.Load(ref hPrev, off) - n, n).Store(ref h, off);
         }
     }
 
@@ -33,27 +33,28 @@ internal static class GruCell
     /// Writes dL/dz of the input side (dzx) and hidden side (dzh: the n block is scaled by r) and adds the
     /// direct path z⊙dh into <paramref name="dhPrev"/>.
     /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static void Backward(ref float act, ref float hh, ref float hPrev, ref float dh, ref float dzx, ref float dzh, ref float dhPrev)
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    public static void Backward<T>(ref float act, ref float hh, ref float hPrev, ref float dh, ref float dzx, ref float dzh, ref float dhPrev)
+        where T : struct, ILanes<T>
     {
-        var one = Vector256<float>.One;
-        for (nuint off = 0; off < TileUnits; off += 8)
+        var one = T.One;
+        for (nuint off = 0; off < TileUnits; off += (nuint)T.Count)
         {
-            var r = Vector256.LoadUnsafe(ref act, off);
-            var z = Vector256.LoadUnsafe(ref act, off + 16);
-            var n = Vector256.LoadUnsafe(ref act, off + 32);
-            var hn = Vector256.LoadUnsafe(ref hh, off + 32);
-            var dhv = Vector256.LoadUnsafe(ref dh, off);
-            var dz = dhv * (Vector256.LoadUnsafe(ref hPrev, off) - n) * z * (one - z);
+            var r = T.Load(ref act, off);
+            var z = T.Load(ref act, off + 16);
+            var n = T.Load(ref act, off + 32);
+            var hn = T.Load(ref hh, off + 32);
+            var dhv = T.Load(ref dh, off);
+            var dz = dhv * (T.Load(ref hPrev, off) - n) * z * (one - z);
             var dan = dhv * (one - z) * (one - (n * n));
             var dr = dan * hn * r * (one - r);
-            Fma(dhv, z, Vector256.LoadUnsafe(ref dhPrev, off)).StoreUnsafe(ref dhPrev, off);
-            dr.StoreUnsafe(ref dzx, off);
-            dr.StoreUnsafe(ref dzh, off);
-            dz.StoreUnsafe(ref dzx, off + 16);
-            dz.StoreUnsafe(ref dzh, off + 16);
-            dan.StoreUnsafe(ref dzx, off + 32);
-            (dan * r).StoreUnsafe(ref dzh, off + 32);
+            T.Fma(dhv, z, T.Load(ref dhPrev, off)).Store(ref dhPrev, off);
+            dr.Store(ref dzx, off);
+            dr.Store(ref dzh, off);
+            dz.Store(ref dzx, off + 16);
+            dz.Store(ref dzh, off + 16);
+            dan.Store(ref dzx, off + 32);
+            (dan * r).Store(ref dzh, off + 32);
         }
     }
 }

@@ -1,5 +1,4 @@
 using System.Runtime.CompilerServices;
-using System.Runtime.Intrinsics;
 using static ForgetGate.Lab.Numerics.Kernels.GateMath;
 
 namespace ForgetGate.Lab.Numerics.Kernels;
@@ -13,57 +12,60 @@ internal static class UrLstmCell
 {
     /// <summary>Effective forget gate γ = φ·(2ρ + (1−2ρ)φ).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector256<float> Gamma(Vector256<float> phi, Vector256<float> rho)
+    public static T Gamma<T>(T phi, T rho)
+        where T : struct, ILanes<T>
     {
         var twoRho = rho + rho;
-        return phi * Fma(Vector256<float>.One - twoRho, phi, twoRho);
+        return phi * T.Fma(T.One - twoRho, phi, twoRho);
     }
 
     /// <summary>Turns pre-activations z (in place) into activations φ, ρ, tanh(u), σ(o); writes c' and h'.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static void Forward(ref float z, ref float cPrev, ref float c, ref float h)
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    public static void Forward<T>(ref float z, ref float cPrev, ref float c, ref float h)
+        where T : struct, ILanes<T>
     {
-        for (nuint off = 0; off < TileUnits; off += 8)
+        for (nuint off = 0; off < TileUnits; off += (nuint)T.Count)
         {
-            var phi = Sigmoid(Vector256.LoadUnsafe(ref z, off));
-            var rho = Sigmoid(Vector256.LoadUnsafe(ref z, off + 16));
-            var u = Tanh(Vector256.LoadUnsafe(ref z, off + 32));
-            var o = Sigmoid(Vector256.LoadUnsafe(ref z, off + 48));
-            phi.StoreUnsafe(ref z, off);
-            rho.StoreUnsafe(ref z, off + 16);
-            u.StoreUnsafe(ref z, off + 32);
-            o.StoreUnsafe(ref z, off + 48);
-            var cn = Fma(Gamma(phi, rho), Vector256.LoadUnsafe(ref cPrev, off) - u, u);
-            cn.StoreUnsafe(ref c, off);
-            (o * Tanh(cn)).StoreUnsafe(ref h, off);
+            var phi = Sigmoid(T.Load(ref z, off));
+            var rho = Sigmoid(T.Load(ref z, off + 16));
+            var u = Tanh(T.Load(ref z, off + 32));
+            var o = Sigmoid(T.Load(ref z, off + 48));
+            phi.Store(ref z, off);
+            rho.Store(ref z, off + 16);
+            u.Store(ref z, off + 32);
+            o.Store(ref z, off + 48);
+            var cn = T.Fma(Gamma(phi, rho), T.Load(ref cPrev, off) - u, u);
+            cn.Store(ref c, off);
+            (o * Tanh(cn)).Store(ref h, off);
         }
     }
 
     /// <summary>Writes dL/dz for f, r, u, o and updates the carried dL/dc in place.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static void Backward(ref float act, ref float cPrev, ref float c, ref float dh, ref float dc, ref float dz)
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    public static void Backward<T>(ref float act, ref float cPrev, ref float c, ref float dh, ref float dc, ref float dz)
+        where T : struct, ILanes<T>
     {
-        var one = Vector256<float>.One;
-        var two = Vector256.Create(2f);
-        for (nuint off = 0; off < TileUnits; off += 8)
+        var one = T.One;
+        var two = T.Create(2f);
+        for (nuint off = 0; off < TileUnits; off += (nuint)T.Count)
         {
-            var phi = Vector256.LoadUnsafe(ref act, off);
-            var rho = Vector256.LoadUnsafe(ref act, off + 16);
-            var u = Vector256.LoadUnsafe(ref act, off + 32);
-            var o = Vector256.LoadUnsafe(ref act, off + 48);
+            var phi = T.Load(ref act, off);
+            var rho = T.Load(ref act, off + 16);
+            var u = T.Load(ref act, off + 32);
+            var o = T.Load(ref act, off + 48);
             var gamma = Gamma(phi, rho);
-            var tc = Tanh(Vector256.LoadUnsafe(ref c, off));
-            var dhv = Vector256.LoadUnsafe(ref dh, off);
-            var dct = Fma(dhv * o, one - (tc * tc), Vector256.LoadUnsafe(ref dc, off));
-            var dGamma = dct * (Vector256.LoadUnsafe(ref cPrev, off) - u);
+            var tc = Tanh(T.Load(ref c, off));
+            var dhv = T.Load(ref dh, off);
+            var dct = T.Fma(dhv * o, one - (tc * tc), T.Load(ref dc, off));
+            var dGamma = dct * (T.Load(ref cPrev, off) - u);
             var phiSlope = phi * (one - phi);
-            var dPhi = dGamma * two * Fma(one - (rho + rho), phi, rho);
+            var dPhi = dGamma * two * T.Fma(one - (rho + rho), phi, rho);
             var dRho = dGamma * two * phiSlope;
-            (dPhi * phiSlope).StoreUnsafe(ref dz, off);
-            (dRho * rho * (one - rho)).StoreUnsafe(ref dz, off + 16);
-            (dct * (one - gamma) * (one - (u * u))).StoreUnsafe(ref dz, off + 32);
-            (dhv * tc * o * (one - o)).StoreUnsafe(ref dz, off + 48);
-            (dct * gamma).StoreUnsafe(ref dc, off);
+            (dPhi * phiSlope).Store(ref dz, off);
+            (dRho * rho * (one - rho)).Store(ref dz, off + 16);
+            (dct * (one - gamma) * (one - (u * u))).Store(ref dz, off + 32);
+            (dhv * tc * o * (one - o)).Store(ref dz, off + 48);
+            (dct * gamma).Store(ref dc, off);
         }
     }
 }

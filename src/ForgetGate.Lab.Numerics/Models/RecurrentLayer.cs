@@ -206,6 +206,20 @@ internal sealed class RecurrentLayer
     /// </summary>
     public void ForwardSteps(float[] x, int xOffset, int batch, int steps, int b0, int b1, int tile0, int tile1, SpinBarrier? barrier)
     {
+        if (MatMul.UseWide)
+        {
+            ForwardSteps<Lanes512>(x, xOffset, batch, steps, b0, b1, tile0, tile1, barrier);
+        }
+        else
+        {
+            ForwardSteps<Lanes256>(x, xOffset, batch, steps, b0, b1, tile0, tile1, barrier);
+        }
+    }
+
+    /// <summary>The recurrent loop with the cell kernels at lane width <typeparamref name="T"/>.</summary>
+    private void ForwardSteps<T>(float[] x, int xOffset, int batch, int steps, int b0, int b1, int tile0, int tile1, SpinBarrier? barrier)
+        where T : struct, ILanes<T>
+    {
         int c0 = tile0 * G * U;
         int c1 = tile1 * G * U;
         int rowZ = batch * Gh;
@@ -247,17 +261,17 @@ internal sealed class RecurrentLayer
                         switch (Variant)
                         {
                             case Variant.Gru:
-                                GruCell.Forward(ref z, ref Unsafe.Add(ref hh0, zi), ref Unsafe.Add(ref bn0, tile * G * U + (2 * U)),
+                                GruCell.Forward<T>(ref z, ref Unsafe.Add(ref hh0, zi), ref Unsafe.Add(ref bn0, tile * G * U + (2 * U)),
                                     ref Unsafe.Add(ref hs0, hp), ref Unsafe.Add(ref hs0, hc));
                                 break;
                             case Variant.Cifg:
-                                CifgCell.Forward(ref z, ref Unsafe.Add(ref cs0, hp), ref Unsafe.Add(ref cs0, hc), ref Unsafe.Add(ref hs0, hc));
+                                CifgCell.Forward<T>(ref z, ref Unsafe.Add(ref cs0, hp), ref Unsafe.Add(ref cs0, hc), ref Unsafe.Add(ref hs0, hc));
                                 break;
                             case Variant.UrLstm:
-                                UrLstmCell.Forward(ref z, ref Unsafe.Add(ref cs0, hp), ref Unsafe.Add(ref cs0, hc), ref Unsafe.Add(ref hs0, hc));
+                                UrLstmCell.Forward<T>(ref z, ref Unsafe.Add(ref cs0, hp), ref Unsafe.Add(ref cs0, hc), ref Unsafe.Add(ref hs0, hc));
                                 break;
                             default:
-                                LstmCell.Forward(ref z, ref Unsafe.Add(ref cs0, hp), ref Unsafe.Add(ref cs0, hc), ref Unsafe.Add(ref hs0, hc));
+                                LstmCell.Forward<T>(ref z, ref Unsafe.Add(ref cs0, hp), ref Unsafe.Add(ref cs0, hc), ref Unsafe.Add(ref hs0, hc));
                                 break;
                         }
                     }
@@ -274,6 +288,20 @@ internal sealed class RecurrentLayer
     /// Writes dZx (input side) and dZh (hidden side; the same array except for the GRU).
     /// </summary>
     public void BackwardSteps(int batch, int steps, int b0, int b1, int tile0, int tile1, float[] dH, float[] dC, float[] dZx, float[] dZh, float[] scratch, SpinBarrier? barrier)
+    {
+        if (MatMul.UseWide)
+        {
+            BackwardSteps<Lanes512>(batch, steps, b0, b1, tile0, tile1, dH, dC, dZx, dZh, scratch, barrier);
+        }
+        else
+        {
+            BackwardSteps<Lanes256>(batch, steps, b0, b1, tile0, tile1, dH, dC, dZx, dZh, scratch, barrier);
+        }
+    }
+
+    /// <summary>Backward through time with the cell kernels at lane width <typeparamref name="T"/>.</summary>
+    private void BackwardSteps<T>(int batch, int steps, int b0, int b1, int tile0, int tile1, float[] dH, float[] dC, float[] dZx, float[] dZh, float[] scratch, SpinBarrier? barrier)
+        where T : struct, ILanes<T>
     {
         int u0 = tile0 * U;
         int u1 = tile1 * U;
@@ -314,19 +342,19 @@ internal sealed class RecurrentLayer
                         {
                             case Variant.Gru:
                                 ref float dhPrev = ref t > 1 ? ref Unsafe.Add(ref dh0, dhOff - rowH + unit) : ref Unsafe.Add(ref scratch0, unit);
-                                GruCell.Backward(ref act, ref Unsafe.Add(ref hh0, zi), ref Unsafe.Add(ref hs0, hp), ref dh,
+                                GruCell.Backward<T>(ref act, ref Unsafe.Add(ref hh0, zi), ref Unsafe.Add(ref hs0, hp), ref dh,
                                     ref Unsafe.Add(ref dzx0, zi), ref Unsafe.Add(ref dzh0, zi), ref dhPrev);
                                 break;
                             case Variant.Cifg:
-                                CifgCell.Backward(ref act, ref Unsafe.Add(ref cs0, hp), ref Unsafe.Add(ref cs0, hc), ref dh,
+                                CifgCell.Backward<T>(ref act, ref Unsafe.Add(ref cs0, hp), ref Unsafe.Add(ref cs0, hc), ref dh,
                                     ref Unsafe.Add(ref dc0, unit), ref Unsafe.Add(ref dzx0, zi));
                                 break;
                             case Variant.UrLstm:
-                                UrLstmCell.Backward(ref act, ref Unsafe.Add(ref cs0, hp), ref Unsafe.Add(ref cs0, hc), ref dh,
+                                UrLstmCell.Backward<T>(ref act, ref Unsafe.Add(ref cs0, hp), ref Unsafe.Add(ref cs0, hc), ref dh,
                                     ref Unsafe.Add(ref dc0, unit), ref Unsafe.Add(ref dzx0, zi));
                                 break;
                             default:
-                                LstmCell.Backward(ref act, ref Unsafe.Add(ref cs0, hp), ref Unsafe.Add(ref cs0, hc), ref dh,
+                                LstmCell.Backward<T>(ref act, ref Unsafe.Add(ref cs0, hp), ref Unsafe.Add(ref cs0, hc), ref dh,
                                     ref Unsafe.Add(ref dc0, unit), ref Unsafe.Add(ref dzx0, zi));
                                 break;
                         }
