@@ -27,11 +27,37 @@ internal static class Panels
     /// <summary>Packs panels [s0, s1) and rows [p0, p1) of row-major src [k, n] into panel layout of a k-row matrix.</summary>
     public static void PackStrips(ReadOnlySpan<float> src, int ld, int k, int n, int s0, int s1, int p0, int p1, Span<float> dst)
     {
+        if (p1 <= p0 || s1 <= s0)
+        {
+            return;
+        }
+
+        int strips = (n + Width - 1) / Width;
+        if (src.Length < ((long)(p1 - 1) * ld) + n || dst.Length < (long)strips * k * Width || s1 > strips || p1 > k)
+        {
+            ThrowHelper.ThrowArgument("Operand shorter than the packing needs.", nameof(src));
+        }
+
+        ref float from0 = ref MemoryMarshal.GetReference(src);
+        ref float to0 = ref MemoryMarshal.GetReference(dst);
         for (int s = s0; s < s1; s++)
         {
             int j0 = s * Width;
             int w = Math.Min(Width, n - j0);
-            for (int p = p0; p < p1; p++)
+            int p = p0;
+            if (w == Width)
+            {
+                // A full panel row is 64 bytes: two register moves instead of a memmove call per row.
+                for (; p < p1; p++)
+                {
+                    ref float from = ref Unsafe.Add(ref from0, ((nint)p * ld) + j0);
+                    ref float to = ref Unsafe.Add(ref to0, ((nint)s * k * Width) + ((nint)p * Width));
+                    Vector256.LoadUnsafe(ref from).StoreUnsafe(ref to);
+                    Vector256.LoadUnsafe(ref from, 8).StoreUnsafe(ref to, 8);
+                }
+            }
+
+            for (; p < p1; p++)
             {
                 var to = dst.Slice((s * k * Width) + (p * Width), Width);
                 src.Slice((p * ld) + j0, w).CopyTo(to);
