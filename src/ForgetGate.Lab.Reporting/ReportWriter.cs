@@ -9,6 +9,7 @@ namespace ForgetGate.Lab.Reporting;
 public static class ReportWriter
 {
     private static readonly CultureInfo s_inv = CultureInfo.InvariantCulture;
+    private static readonly UTF8Encoding s_utf8 = new(encoderShouldEmitUTF8Identifier: false);
 
     /// <summary>All files of the report, by relative path; a pure function of the model.</summary>
     public static IReadOnlyDictionary<string, string> Render(SweepReport report)
@@ -28,8 +29,6 @@ public static class ReportWriter
         files["evaluations.csv"] = EvaluationsCsv(report);
         return files;
     }
-
-    private static readonly UTF8Encoding s_utf8 = new(encoderShouldEmitUTF8Identifier: false);
 
     /// <summary>Writes every file (each replaced whole, see <see cref="AtomicFile"/>) and returns the path of report.html.</summary>
     public static string Write(SweepReport report, string outputDirectory)

@@ -61,8 +61,13 @@ internal static class MatMul
             return;
         }
 
+        // A strided along k is packed whole; A contiguous along k is read in place, except for a short last row block,
+        // which is packed (zero-padded) so that every tile, edge tiles included, runs the same 8-row kernel.
         bool packA = aCol != 1;
-        Span<float> tail = stackalloc float[(RowBlock * 2 * W) + (2 * W)];
+        int fullRows = packA ? m : m - (m % RowBlock);
+        Span<float> tile = stackalloc float[(RowBlock * 2 * W) + (2 * W)];
+        Span<float> shortBlock = fullRows < m ? stackalloc float[RowBlock * KBlock] : default;
+        ref float short0 = ref MemoryMarshal.GetReference(shortBlock);
         int blocks = (m + RowBlock - 1) / RowBlock;
         float[] aPack = packA ? PackBuffer(blocks * RowBlock * Math.Min(k, KBlock)) : [];
         ref float aPack0 = ref MemoryMarshal.GetArrayDataReference(aPack);
@@ -72,13 +77,16 @@ internal static class MatMul
             ref float ap = ref Unsafe.Add(ref a0, (nint)pc * aCol);
             if (packA)
             {
-                PackA(a, pc, kc, m, aRow, aCol, ref ap, ref aPack0);
+                PackA(kc, m, aRow, aCol, ref ap, ref aPack0);
+            }
+            else if (fullRows < m)
+            {
+                PackA(kc, m - fullRows, aRow, aCol, ref Unsafe.Add(ref ap, (nint)fullRows * aRow), ref short0);
             }
 
             // Panel slices [kc][16] (16 KB each) stay in L1 while every row block streams past them; with 512-bit
             // vectors two adjacent panels are done together (8×32 tile: 16 accumulators, 10 loads per 16 FMAs).
-            // Edge tiles (fewer columns, or a short row block of packed A, which is zero-padded) run the same
-            // kernel on a staged copy of C; only a short row block of unpacked A falls back to row-by-row.
+            // Edge tiles (fewer columns or rows) run the same kernel on a staged copy of C.
             bool wide = UseWide;
             for (int j = n0; j < n1;)
             {
@@ -90,32 +98,22 @@ internal static class MatMul
                 for (int i = 0; i < m; i += RowBlock)
                 {
                     int rows = Math.Min(RowBlock, m - i);
-                    ref float ai = ref packA ? ref Unsafe.Add(ref aPack0, (nint)i * kc) : ref Unsafe.Add(ref ap, (nint)i * aRow);
-                    nint rowStride = packA ? 1 : aRow;
-                    nint colStride = packA ? RowBlock : aCol;
+                    bool packed = packA || i >= fullRows;
+                    ref float ai = ref packA ? ref Unsafe.Add(ref aPack0, (nint)i * kc) : ref packed ? ref short0 : ref Unsafe.Add(ref ap, (nint)i * aRow);
+                    nint rowStride = packed ? 1 : aRow;
+                    nint colStride = packed ? RowBlock : aCol;
                     ref float cij = ref Unsafe.Add(ref c0, ((nint)i * ldc) + j);
-                    if (rows == RowBlock && width == span)
+                    if (rows < RowBlock || width < span)
                     {
-                        if (pair)
-                        {
-                            Kernel8x32(kc, ref ai, rowStride, colStride, ref bp, (nint)k * W, ref cij, ldc, mode, ref bj);
-                        }
-                        else
-                        {
-                            Kernel8x16(kc, ref ai, rowStride, colStride, ref bp, ref cij, ldc, mode, ref bj);
-                        }
+                        Staged(pair, kc, rows, width, ref ai, rowStride, colStride, ref bp, (nint)k * W, ref cij, ldc, mode, ref bj, tile);
                     }
-                    else if (rows == RowBlock || packA)
+                    else if (pair)
                     {
-                        Staged(pair, kc, rows, width, ref ai, rowStride, colStride, ref bp, (nint)k * W, ref cij, ldc, mode, ref bj, tail);
+                        Kernel8x32(kc, ref ai, rowStride, colStride, ref bp, (nint)k * W, ref cij, ldc, mode, ref bj);
                     }
                     else
                     {
-                        Partial(kc, rows, Math.Min(W, width), ref ai, rowStride, colStride, ref bp, ref cij, ldc, mode, ref bj, tail);
-                        if (width > W)
-                        {
-                            Partial(kc, rows, width - W, ref ai, rowStride, colStride, ref Unsafe.Add(ref bp, (nint)k * W), ref Unsafe.Add(ref cij, W), ldc, mode, ref Unsafe.Add(ref bj, W), tail);
-                        }
+                        Kernel8x16(kc, ref ai, rowStride, colStride, ref bp, ref cij, ldc, mode, ref bj);
                     }
                 }
 
@@ -150,8 +148,8 @@ internal static class MatMul
         return buffer;
     }
 
-    /// <summary>Packs rows [0, m) × [pc, pc+kc) of a strided A as row blocks of [kc][8] contiguous values.</summary>
-    private static void PackA(ReadOnlySpan<float> a, int pc, int kc, int m, int aRow, int aCol, ref float ap, ref float dst0)
+    /// <summary>Packs rows [0, m) × [0, kc) of A (starting at <paramref name="ap"/>) as row blocks of [kc][8] values, a short last block zero-padded.</summary>
+    private static void PackA(int kc, int m, int aRow, int aCol, ref float ap, ref float dst0)
     {
         for (int i = 0; i < m; i += RowBlock)
         {
@@ -168,11 +166,14 @@ internal static class MatMul
             }
             else
             {
-                for (int p = 0; p < kc; p++)
+                // Zero the block (the padding rows), then scatter the rows there are, each walked along k.
+                MemoryMarshal.CreateSpan(ref dst, kc * RowBlock).Clear();
+                for (int r = 0; r < rows; r++)
                 {
-                    for (int r = 0; r < RowBlock; r++)
+                    ref float from = ref Unsafe.Add(ref src, (nint)r * aRow);
+                    for (int p = 0; p < kc; p++)
                     {
-                        Unsafe.Add(ref dst, (p * RowBlock) + r) = r < rows ? Unsafe.Add(ref src, ((nint)r * aRow) + ((nint)p * aCol)) : 0f;
+                        Unsafe.Add(ref dst, (p * RowBlock) + r) = Unsafe.Add(ref from, (nint)p * aCol);
                     }
                 }
             }
@@ -211,45 +212,6 @@ internal static class MatMul
         for (int r = 0; r < rows; r++)
         {
             MemoryMarshal.CreateReadOnlySpan(ref Unsafe.Add(ref t0, r * Ld), width).CopyTo(MemoryMarshal.CreateSpan(ref Unsafe.Add(ref c, (nint)r * ldc), width));
-        }
-    }
-
-    private static void Partial(int kc, int rows, int width, ref float a, nint aRow, nint aCol, ref float b, ref float c, int ldc, int mode, ref float bias, Span<float> tail)
-    {
-        // Edge tile: stage C (and the bias) in an 8×16 buffer so the full kernel runs on padded lanes.
-        ref float t0 = ref MemoryMarshal.GetReference(tail);
-        ref float tb = ref Unsafe.Add(ref t0, RowBlock * W);
-        tail.Clear();
-        for (int r = 0; r < rows; r++)
-        {
-            for (int j = 0; j < width; j++)
-            {
-                if (mode == 2)
-                {
-                    Unsafe.Add(ref t0, (r * W) + j) = Unsafe.Add(ref c, ((nint)r * ldc) + j);
-                }
-            }
-        }
-
-        if (mode == 1)
-        {
-            for (int j = 0; j < width; j++)
-            {
-                Unsafe.Add(ref tb, j) = Unsafe.Add(ref bias, j);
-            }
-        }
-
-        for (int r = 0; r < rows; r++)
-        {
-            Kernel1x16(kc, ref Unsafe.Add(ref a, r * aRow), aCol, ref b, ref Unsafe.Add(ref t0, r * W), mode, ref tb);
-        }
-
-        for (int r = 0; r < rows; r++)
-        {
-            for (int j = 0; j < width; j++)
-            {
-                Unsafe.Add(ref c, ((nint)r * ldc) + j) = Unsafe.Add(ref t0, (r * W) + j);
-            }
         }
     }
 
@@ -427,21 +389,5 @@ internal static class MatMul
         c61.StoreUnsafe(ref Unsafe.Add(ref c, 6 * ldc), 8);
         c70.StoreUnsafe(ref Unsafe.Add(ref c, 7 * ldc));
         c71.StoreUnsafe(ref Unsafe.Add(ref c, 7 * ldc), 8);
-    }
-
-    private static void Kernel1x16(int kc, ref float a, nint aCol, ref float b, ref float c, int mode, ref float bias)
-    {
-        Init(mode, ref c, ref bias, out var c00, out var c01);
-        ref float bp = ref b;
-        for (int p = 0; p < kc; p++)
-        {
-            var av = Vector256.Create(Unsafe.Add(ref a, p * aCol));
-            c00 = Vector256.FusedMultiplyAdd(av, Vector256.LoadUnsafe(ref bp), c00);
-            c01 = Vector256.FusedMultiplyAdd(av, Vector256.LoadUnsafe(ref bp, 8), c01);
-            bp = ref Unsafe.Add(ref bp, W);
-        }
-
-        c00.StoreUnsafe(ref c);
-        c01.StoreUnsafe(ref c, 8);
     }
 }

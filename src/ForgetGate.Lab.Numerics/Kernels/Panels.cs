@@ -27,15 +27,9 @@ internal static class Panels
     /// <summary>Packs panels [s0, s1) and rows [p0, p1) of row-major src [k, n] into panel layout of a k-row matrix.</summary>
     public static void PackStrips(ReadOnlySpan<float> src, int ld, int k, int n, int s0, int s1, int p0, int p1, Span<float> dst)
     {
-        if (p1 <= p0 || s1 <= s0)
+        if (!CheckRange(src.Length, ((long)(p1 - 1) * ld) + n, dst.Length, k, n, s0, s1, p0, p1))
         {
             return;
-        }
-
-        int strips = (n + Width - 1) / Width;
-        if (src.Length < ((long)(p1 - 1) * ld) + n || dst.Length < (long)strips * k * Width || s1 > strips || p1 > k)
-        {
-            ThrowHelper.ThrowArgument("Operand shorter than the packing needs.", nameof(src));
         }
 
         ref float from0 = ref MemoryMarshal.GetReference(src);
@@ -75,15 +69,9 @@ internal static class Panels
     /// </summary>
     public static void PackStripsTransposed(ReadOnlySpan<float> src, int ld, int k, int n, int s0, int s1, int p0, int p1, Span<float> dst)
     {
-        if (p1 <= p0 || s1 <= s0)
+        if (!CheckRange(src.Length, ((long)(n - 1) * ld) + k, dst.Length, k, n, s0, s1, p0, p1))
         {
             return;
-        }
-
-        int strips = (n + Width - 1) / Width;
-        if (src.Length < ((long)(n - 1) * ld) + k || dst.Length < (long)strips * k * Width || s1 > strips || p1 > k)
-        {
-            ThrowHelper.ThrowArgument("Operand shorter than the packing needs.", nameof(src));
         }
 
         ref float s0Ref = ref MemoryMarshal.GetReference(src);
@@ -114,6 +102,26 @@ internal static class Panels
                 }
             }
         }
+    }
+
+    /// <summary>
+    /// Whether panels [s0, s1) × rows [p0, p1) of a packed [k, n] matrix are a non-empty range; throws when it is
+    /// outside the matrix or the source (<paramref name="srcNeeds"/> values) or destination is too short for it.
+    /// </summary>
+    private static bool CheckRange(int srcLength, long srcNeeds, int dstLength, int k, int n, int s0, int s1, int p0, int p1)
+    {
+        if (p1 <= p0 || s1 <= s0)
+        {
+            return false;
+        }
+
+        int strips = (n + Width - 1) / Width;
+        if (srcLength < srcNeeds || dstLength < (long)strips * k * Width || s0 < 0 || s1 > strips || p0 < 0 || p1 > k)
+        {
+            ThrowHelper.ThrowArgument($"Packing panels [{s0}, {s1}) × rows [{p0}, {p1}) of a [{k}, {n}] matrix needs {srcNeeds} source values and {(long)strips * k * Width} destination values; got {srcLength} and {dstLength}.", "src");
+        }
+
+        return true;
     }
 
     /// <summary>Reads 8 rows of 8 floats (row stride ld) and writes their transpose as 8 rows of 8 floats at stride 16.</summary>

@@ -87,8 +87,7 @@ public static class Gemm
                 {
                     // Column split: each worker packs the panels it multiplies. Row split: all workers need every
                     // panel, so they first pack a share of its rows each, and the multiply starts once all are done.
-                    work.ByRows = m >= 2 * n;
-                    if (work.ByRows)
+                    if (Work.SplitsRows(m, n))
                     {
                         work.Packing = true;
                         p.Run(work);
@@ -195,22 +194,24 @@ public static class Gemm
 
         public int CLength { get; set; }
 
-        /// <summary>Whether workers split the rows of C (so B is packed in a phase of its own before).</summary>
-        public bool ByRows { get; set; }
-
         /// <summary>Whether this run is the packing phase of a row split.</summary>
         public bool Packing { get; set; }
+
+        /// <summary>
+        /// Whether workers split the rows of C (tall products, M ≥ 2N, e.g. dW = dZᵀ·X with M = 4H), so each packs
+        /// only its own rows of A and B is packed in a phase of its own first; otherwise they split column panels.
+        /// </summary>
+        public static bool SplitsRows(int m, int n) => m >= 2 * n;
 
         public void Set(Transpose transA, Transpose transB, int m, int n, int k, float alpha, float beta, int ldc, float[] panels, float[]? product, int lda, int ldb)
         {
             (_transA, _transB, _m, _n, _k, _alpha, _beta, _ldc, _panels, _product, _lda, _ldb) = (transA, transB, m, n, k, alpha, beta, ldc, panels, product, lda, ldb);
-            (ByRows, Packing) = (false, false);
+            Packing = false;
         }
 
         public void Execute(int worker, int workers)
         {
-            // Tall products (M ≫ N, e.g. dW = dZᵀ·X with M = 4H) split rows in blocks of 8, so each worker packs only
-            // its own rows of A; otherwise 16-column panels. Either way each element is the same FMA chain over k.
+            // Rows in blocks of 8 or 16-column panels (SplitsRows): either way each element is the same FMA chain over k.
             int strips = (_n + Panels.Width - 1) / Panels.Width;
             var b = new ReadOnlySpan<float>(B, BLength);
             if (Packing)
@@ -219,7 +220,7 @@ public static class Gemm
                 return;
             }
 
-            bool byRows = workers > 1 && ByRows;
+            bool byRows = workers > 1 && SplitsRows(_m, _n);
             int i0 = 0, i1 = _m, j0 = 0, j1 = _n;
             if (byRows)
             {

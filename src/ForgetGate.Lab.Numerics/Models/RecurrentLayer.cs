@@ -155,16 +155,6 @@ internal sealed class RecurrentLayer
             }
         }
 
-        for (int r = 0; r < G * H; r++)
-        {
-            int col = Column(r / H, r % H);
-            CopyRow(whh.AsSpan(r * H, H), WhhPerm, col, Gh);
-            if (WihPerm.Length > 0)
-            {
-                CopyRow(wih.AsSpan(r * Din, Din), WihPerm, col, Gh);
-            }
-        }
-
         var bih = BiasIh.Value;
         var bhh = BiasHh.Value;
         for (int r = 0; r < G * H; r++)
@@ -172,6 +162,12 @@ internal sealed class RecurrentLayer
             int g = r / H;
             int u = r % H;
             int col = Column(g, u);
+            CopyRow(whh.AsSpan(r * H, H), WhhPerm, col, Gh);
+            if (WihPerm.Length > 0)
+            {
+                CopyRow(wih.AsSpan(r * Din, Din), WihPerm, col, Gh);
+            }
+
             if (IsGru && g == 2)
             {
                 BiasX[col] = bih[r];
@@ -389,32 +385,8 @@ internal sealed class RecurrentLayer
             return;
         }
 
-        int n = GradColumns;
-        if (IsGru)
-        {
-            // The GRU's dZ differs between the sides only in the n block (dZh_n = r ⊙ dZx_n); its r and z rows are
-            // one product over [H_prev | X] like the other variants, so only n rows pack their A twice.
-            for (int i = i0; i < i1;)
-            {
-                int end = GruSegmentEnd(i, i1, out bool nBlock);
-                if (nBlock)
-                {
-                    MatMul.Multiply(end - i, rows, dZh.AsSpan(i), 1, Gh, panels, 0, Hp, DW.AsSpan(i * n), n, accumulate: false, default);
-                    MatMul.Multiply(end - i, rows, dZx.AsSpan(i), 1, Gh, panels, Hp, n, DW.AsSpan(i * n), n, accumulate: false, default);
-                }
-                else
-                {
-                    MatMul.Multiply(end - i, rows, dZx.AsSpan(i), 1, Gh, panels, 0, n, DW.AsSpan(i * n), n, accumulate: false, default);
-                }
-
-                i = end;
-            }
-        }
-        else
-        {
-            MatMul.Multiply(i1 - i0, rows, dZx.AsSpan(i0), 1, Gh, panels, 0, n, DW.AsSpan(i0 * n), n, accumulate: false, default);
-        }
-
+        // Bias gradients are column sums of dZ; the hidden side's equal the input side's except in the GRU's n rows,
+        // which sum their own dZh (below).
         var sx = DBiasX.AsSpan(i0, i1 - i0);
         sx.Clear();
         for (int r = 0; r < rows; r++)
@@ -422,13 +394,23 @@ internal sealed class RecurrentLayer
             TensorPrimitives.Add(sx, dZx.AsSpan((r * Gh) + i0, i1 - i0), sx);
         }
 
-        // Hidden-side bias gradient: the same sums, except the GRU's n rows, which sum their own dZh.
         sx.CopyTo(DBiasH.AsSpan(i0, i1 - i0));
-        for (int i = i0; IsGru && i < i1;)
+        int n = GradColumns;
+        if (!IsGru)
+        {
+            MatMul.Multiply(i1 - i0, rows, dZx.AsSpan(i0), 1, Gh, panels, 0, n, DW.AsSpan(i0 * n), n, accumulate: false, default);
+            return;
+        }
+
+        // The GRU's dZ differs between the sides only in the n block (dZh_n = r ⊙ dZx_n); its r and z rows are one
+        // product over [H_prev | X] like the other variants, so only n rows pack their A twice.
+        for (int i = i0; i < i1;)
         {
             int end = GruSegmentEnd(i, i1, out bool nBlock);
             if (nBlock)
             {
+                MatMul.Multiply(end - i, rows, dZh.AsSpan(i), 1, Gh, panels, 0, Hp, DW.AsSpan(i * n), n, accumulate: false, default);
+                MatMul.Multiply(end - i, rows, dZx.AsSpan(i), 1, Gh, panels, Hp, n, DW.AsSpan(i * n), n, accumulate: false, default);
                 var sh = DBiasH.AsSpan(i, end - i);
                 sh.Clear();
                 for (int r = 0; r < rows; r++)
@@ -436,10 +418,13 @@ internal sealed class RecurrentLayer
                     TensorPrimitives.Add(sh, dZh.AsSpan((r * Gh) + i, end - i), sh);
                 }
             }
+            else
+            {
+                MatMul.Multiply(end - i, rows, dZx.AsSpan(i), 1, Gh, panels, 0, n, DW.AsSpan(i * n), n, accumulate: false, default);
+            }
 
             i = end;
         }
-
     }
 
     /// <summary>
