@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text.Json;
 using Dapper;
+using ForgetGate.Lab.Core.Runs;
 
 namespace ForgetGate.Lab.Storage;
 
@@ -22,6 +23,19 @@ internal sealed partial class RunStore
         var row = await WithConnectionAsync(connection =>
             connection.QuerySingleOrDefaultAsync<SweepRow?>(new CommandDefinition(sql, new { Id = id, Name = idOrName }, cancellationToken: cancellationToken)), cancellationToken).ConfigureAwait(false);
         return row?.ToInfo();
+    }
+
+    public async Task<IReadOnlyList<CheckpointRecord>> GetCheckpointsAsync(long runId, CancellationToken cancellationToken)
+    {
+        string sql = """
+            SELECT task, epoch, batch, path, sha256
+            FROM checkpoints
+            WHERE run_id = @RunId
+            ORDER BY task, epoch, batch
+            """;
+        var rows = await WithConnectionAsync(connection =>
+            connection.QueryAsync<(long Task, long Epoch, long Batch, string Path, string Sha256)>(new CommandDefinition(sql, new { RunId = runId }, cancellationToken: cancellationToken)), cancellationToken).ConfigureAwait(false);
+        return rows.Select(r => new CheckpointRecord((int)r.Task, (int)r.Epoch, (int)r.Batch, r.Path, r.Sha256)).ToList();
     }
 
     public Task<bool> RetryAsync(long runId, CancellationToken cancellationToken)
