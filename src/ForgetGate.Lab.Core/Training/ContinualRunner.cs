@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using ForgetGate.Lab.Core.Runs;
 using ForgetGate.Lab.Core.Training.Strategies;
+using ForgetGate.Lab.Numerics.Engines;
 using ForgetGate.Lab.Numerics.Losses;
 using ForgetGate.Lab.Numerics.Models;
 using ForgetGate.Lab.Numerics.Optim;
@@ -22,7 +23,7 @@ public sealed class ContinualRunner : IDisposable
     private readonly ITaskSource _data;
     private readonly IRunSink _sink;
     private readonly IProgress<RunProgress>? _progress;
-    private readonly RecurrentModel _model;
+    private readonly IRecurrentNetwork _model;
     private readonly IOptimizer _optimizer;
     private readonly ContinualStrategy _strategy;
     private readonly Rng _root;
@@ -58,8 +59,9 @@ public sealed class ContinualRunner : IDisposable
         _strategyRng = _root.Split("strategy");
 
         var config = new RecurrentModelConfig(options.Variant, data.InputSize, options.Hidden, options.Layers, data.Outputs).Validate();
-        _model = new RecurrentModel(config, pool);
-        _model.Initialize(_root.Split("init"), data.Steps);
+        // The seam: the runner never knows which engine computes the model (DESIGN.md §11).
+        _model = ModelEngines.Create(options.Engine, config, pool);
+        ParameterInit.Initialize(_model, _root.Split("init"), data.Steps);
         _optimizer = CreateOptimizer(options.Optimizer, _model.Parameters);
         _strategy = ContinualStrategy.Create(options.Strategy, _model.Parameters);
 
@@ -82,7 +84,7 @@ public sealed class ContinualRunner : IDisposable
     }
 
     /// <summary>The model being trained (for tests and checkpoints).</summary>
-    public RecurrentModel Model => _model;
+    public IRecurrentNetwork Model => _model;
 
     /// <summary>Training throughput of the last completed task, in samples per second.</summary>
     public double LastSamplesPerSecond { get; private set; }
