@@ -12,7 +12,7 @@ namespace ForgetGate.Lab.Numerics.Models;
 /// column range of every projection, and padded units stay exactly 0 (zero weights and biases).
 /// Activations are time-major: row (t, b) of a [T·B, width] buffer.
 /// </summary>
-internal sealed class RecurrentLayer
+internal sealed partial class RecurrentLayer
 {
     private const int U = GateMath.TileUnits;
 
