@@ -257,8 +257,7 @@ internal static class MatMul
         v = mode == 2 ? Vector512.LoadUnsafe(ref c) : mode == 1 ? Vector512.LoadUnsafe(ref bias) : Vector512<float>.Zero;
     }
 
-    /// <summary>C[8, 32] (ldc) = init + A[8, kc]·B over two adjacent panels; mode 0: init 0, 1: bias, 2: C. Also the inference step's tile product.</summary>
-    internal static void Kernel8x32(int kc, ref float a, nint aRow, nint aCol, ref float b, nint panelStride, ref float c, nint ldc, int mode, ref float bias)
+    private static void Kernel8x32(int kc, ref float a, nint aRow, nint aCol, ref float b, nint panelStride, ref float c, nint ldc, int mode, ref float bias)
     {
         ref float biasHi = ref Unsafe.Add(ref bias, W);
         Init512(mode, ref c, ref bias, out var c00);
@@ -329,8 +328,7 @@ internal static class MatMul
         c71.StoreUnsafe(ref Unsafe.Add(ref c, 7 * ldc), W);
     }
 
-    /// <summary>C[8, 16] (ldc) = init + A[8, kc]·B over one panel, 256 bits wide; modes as <see cref="Kernel8x32"/>.</summary>
-    internal static void Kernel8x16(int kc, ref float a, nint aRow, nint aCol, ref float b, ref float c, nint ldc, int mode, ref float bias)
+    private static void Kernel8x16(int kc, ref float a, nint aRow, nint aCol, ref float b, ref float c, nint ldc, int mode, ref float bias)
     {
         // 8 rows × 16 columns as 16 Vector256 accumulators (uses ymm16–31 where AVX-512VL exists).
         Init(mode, ref c, ref bias, out var c00, out var c01);
