@@ -1,5 +1,6 @@
 using System.Data.Common;
 using ForgetGate.Lab.Core.Specs;
+using ForgetGate.Lab.Numerics.Engines;
 using ForgetGate.Lab.Storage;
 using Microsoft.Extensions.Options;
 
@@ -27,6 +28,7 @@ internal static class CliErrors
             SpecValidationException e => (ExitCodes.BadInput, e.Message),
             OptionsValidationException e => (ExitCodes.BadInput, "invalid options: " + string.Join(" ", e.Failures)),
             StoreUnavailableException e => (ExitCodes.Unavailable, e.Message),
+            EngineUnavailableException e => (ExitCodes.Unavailable, e.Message),
             DbException e => (ExitCodes.Unavailable, $"{where} cannot be used: {Sentence(e.Message)}"),
             FileNotFoundException or DirectoryNotFoundException => (ExitCodes.BadInput, Sentence(exception.Message)),
             IOException or UnauthorizedAccessException => (ExitCodes.Unavailable, Sentence(exception.Message)),

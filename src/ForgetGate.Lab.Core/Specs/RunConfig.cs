@@ -10,8 +10,8 @@ public sealed record ScenarioConfig(
     string Kind, string? Dataset, int Tasks, int TrainPerTask, int TestPerTask, double ValidationFraction, bool Normalize,
     bool IdentityFirst, double MaxAngle, int ClassesPerTask, string Head, string Drift, string Family, int Window, int Horizon, double Noise);
 
-/// <summary>The network of a run.</summary>
-public sealed record ModelConfig(Variant Variant, int Hidden, int Layers);
+/// <summary>The network of a run and the engine that computes it (<c>managed</c> or <c>torch</c>).</summary>
+public sealed record ModelConfig(Variant Variant, int Hidden, int Layers, string Engine = "managed");
 
 /// <summary>The optimizer of a run (PyTorch names).</summary>
 public sealed record OptimizerConfig(string Kind, double Lr, double Beta1, double Beta2, double Eps, double WeightDecay, double Momentum, bool Nesterov);
@@ -53,7 +53,7 @@ public sealed record RunConfig(string Name, long Seed, ScenarioConfig Scenario, 
                 I("scenario.test_per_task"), D("scenario.validation_fraction"), B("scenario.normalize"), B("scenario.identity_first"),
                 D("scenario.max_angle"), I("scenario.classes_per_task"), S("scenario.head"), S("scenario.drift"), S("scenario.family"),
                 I("scenario.window"), I("scenario.horizon"), D("scenario.noise")),
-            new ModelConfig(Variants.Parse(S("model.variant")), I("model.hidden"), I("model.layers")),
+            new ModelConfig(Variants.Parse(S("model.variant")), I("model.hidden"), I("model.layers"), S("model.engine")),
             new TrainingConfig(
                 I("training.epochs_per_task"), I("training.batch_size"),
                 new OptimizerConfig(S("training.optimizer.kind"), D("training.optimizer.lr"), D("training.optimizer.beta1"), D("training.optimizer.beta2"),

@@ -37,4 +37,5 @@ public sealed record ContinualRunOptions(
     int CheckpointEveryBatches = 0,
     int Threads = 1,
     int EvaluationBatchSize = 1000,
-    int GateProbeSamples = 256);
+    int GateProbeSamples = 256,
+    string Engine = "managed");

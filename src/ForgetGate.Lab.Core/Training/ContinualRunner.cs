@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Runtime.InteropServices;
 using ForgetGate.Lab.Core.Runs;
 using ForgetGate.Lab.Core.Training.Strategies;
+using ForgetGate.Lab.Numerics.Engines;
 using ForgetGate.Lab.Numerics.Models;
 using ForgetGate.Lab.Numerics.Optim;
 using ForgetGate.Lab.Numerics.Random;
@@ -27,7 +28,7 @@ public sealed class ContinualRunner : IDisposable
     private readonly ContinualRunOptions _options;
     private readonly ITaskSource _data;
     private readonly IRunSink _sink;
-    private readonly RecurrentModel _model;
+    private readonly IRecurrentNetwork _model;
     private readonly IOptimizer _optimizer;
     private readonly ContinualStrategy _strategy;
     private readonly Rng _dataRng;
@@ -57,8 +58,9 @@ public sealed class ContinualRunner : IDisposable
         _strategyRng = root.Split("strategy");
 
         var config = new RecurrentModelConfig(options.Variant, data.InputSize, options.Hidden, options.Layers, data.Outputs).Validate();
-        _model = new RecurrentModel(config, pool);
-        _model.Initialize(root.Split("init"), data.Steps);
+        // The seam: the runner never knows which engine computes the model (DESIGN.md §11).
+        _model = ModelEngines.Create(options.Engine, config, pool);
+        ParameterInit.Initialize(_model, root.Split("init"), data.Steps);
         _optimizer = OptimizerFactory.Create(options.Optimizer, _model.Parameters);
         _strategy = ContinualStrategy.Create(options.Strategy, _model.Parameters);
 
@@ -72,7 +74,7 @@ public sealed class ContinualRunner : IDisposable
     }
 
     /// <summary>The model being trained (for tests and checkpoints).</summary>
-    public RecurrentModel Model => _model;
+    public IRecurrentNetwork Model => _model;
 
     /// <summary>Training throughput of the last completed task, in samples per second.</summary>
     public double LastSamplesPerSecond { get; private set; }

@@ -1,5 +1,5 @@
 using ForgetGate.Lab.Core.Runs;
-using ForgetGate.Lab.Numerics.Models;
+using ForgetGate.Lab.Numerics.Engines;
 
 namespace ForgetGate.Lab.Core.Training;
 
@@ -7,7 +7,7 @@ namespace ForgetGate.Lab.Core.Training;
 /// Forget-gate telemetry after each task (DESIGN.md §7): the effective forget gate on a fixed probe batch
 /// (the first test samples) of every task, summarised per layer.
 /// </summary>
-internal sealed class GateProbe(RecurrentModel model, ITaskSource data, BatchBuffers buffers, int probeSamples, int hidden, int layers)
+internal sealed class GateProbe(IRecurrentNetwork model, ITaskSource data, BatchBuffers buffers, int probeSamples, int hidden, int layers)
 {
     /// <summary>Probes every task with the model as it stands after <paramref name="afterTask"/> and stores one row per task and layer.</summary>
     public async Task WriteAsync(IRunSink sink, int afterTask, CancellationToken cancellationToken)

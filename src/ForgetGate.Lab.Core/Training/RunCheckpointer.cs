@@ -1,6 +1,7 @@
 using System.Globalization;
 using ForgetGate.Lab.Core.Runs;
 using ForgetGate.Lab.Core.Training.Strategies;
+using ForgetGate.Lab.Numerics.Engines;
 using ForgetGate.Lab.Numerics.Models;
 using ForgetGate.Lab.Numerics.Optim;
 
@@ -11,7 +12,7 @@ namespace ForgetGate.Lab.Core.Training;
 /// a run resumed from any checkpoint continues bit for bit (DESIGN.md §2). Random streams are not stored: they are
 /// derived from the seed and the position, which is the checkpoint's name and header.
 /// </summary>
-internal sealed class RunCheckpointer(RecurrentModel model, IOptimizer optimizer, ContinualStrategy strategy, ScoreMatrix scores, Variant variant)
+internal sealed class RunCheckpointer(IRecurrentNetwork model, IOptimizer optimizer, ContinualStrategy strategy, ScoreMatrix scores, Variant variant)
 {
     private const string OptimizerPrefix = "optim.";
 

@@ -1,10 +1,10 @@
 using ForgetGate.Lab.Core.Training.Strategies;
-using ForgetGate.Lab.Numerics.Models;
+using ForgetGate.Lab.Numerics.Engines;
 
 namespace ForgetGate.Lab.Core.Training;
 
 /// <summary>Per-sample gradients (batches of one) squared and summed, for the EWC Fisher (DESIGN.md §5).</summary>
-internal sealed class SampleGradients(RecurrentModel model, ITaskSource data, BatchBuffers buffers) : ISquaredGradientSource
+internal sealed class SampleGradients(IRecurrentNetwork model, ITaskSource data, BatchBuffers buffers) : ISquaredGradientSource
 {
     public void AccumulateSquaredGradients(IReadOnlyList<SampleRef> samples, float[][] accumulators)
     {

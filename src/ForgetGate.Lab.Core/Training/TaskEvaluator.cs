@@ -1,6 +1,6 @@
 using ForgetGate.Lab.Core.Runs;
 using ForgetGate.Lab.Numerics.Losses;
-using ForgetGate.Lab.Numerics.Models;
+using ForgetGate.Lab.Numerics.Engines;
 
 namespace ForgetGate.Lab.Core.Training;
 
@@ -9,7 +9,7 @@ namespace ForgetGate.Lab.Core.Training;
 /// classification, MSE (score = −MSE) for regression. Fills R at a task's last epoch and writes every
 /// evaluation as rows to the sink.
 /// </summary>
-internal sealed class TaskEvaluator(RecurrentModel model, ITaskSource data, BatchBuffers buffers, ScoreMatrix scores, int epochsPerTask, int batchSize)
+internal sealed class TaskEvaluator(IRecurrentNetwork model, ITaskSource data, BatchBuffers buffers, ScoreMatrix scores, int epochsPerTask, int batchSize)
 {
     /// <summary>Evaluates every task after <paramref name="afterTask"/>'s epoch <paramref name="epoch"/> (0 = untrained) and stores the rows.</summary>
     public async Task EvaluateAllAsync(IRunSink sink, int afterTask, int epoch, CancellationToken cancellationToken)

@@ -1,4 +1,5 @@
 using ForgetGate.Lab.Core.Runs;
+using ForgetGate.Lab.Numerics.Engines;
 using ForgetGate.Lab.Numerics.Threading;
 
 namespace ForgetGate.Lab.Core.Training;
@@ -36,7 +37,18 @@ public sealed class TrainingRunExecutor(IRunPlanFactory plans, Func<RunPlan, dou
         await context.Sink.RecordDatasetFingerprintAsync(plan.DatasetFingerprint, cancellationToken).ConfigureAwait(false);
         using var pool = new ComputePool(Math.Max(1, context.ThreadsPerRun));
         var progress = OnProgress is { } report ? new RunProgressRelay(context.RunId, report) : null;
-        using var runner = new ContinualRunner(plan.Options, plan.Tasks, context.Sink, pool, progress);
+        ContinualRunner runner;
+        try
+        {
+            runner = new ContinualRunner(plan.Options, plan.Tasks, context.Sink, pool, progress);
+        }
+        catch (EngineUnavailableException e)
+        {
+            // Another attempt on this machine cannot load the library either: fail the run with the sentence, keep the worker.
+            throw new NonRetryableRunException(e.Message, e);
+        }
+
+        using var owned = runner;
         string? resume = context.LastCheckpoint is { } last && File.Exists(last.Path) ? last.Path : null;
         var outcome = await runner.RunAsync(context.CheckpointDirectory, resume, cancellationToken).ConfigureAwait(false);
         var summary = new List<RunSummaryRow>(summarise(plan, outcome.Scores))

@@ -1,4 +1,5 @@
 using System.Runtime.Intrinsics;
+using ForgetGate.Lab.Numerics.Engines;
 using ForgetGate.Lab.Numerics.Kernels;
 using ForgetGate.Lab.Numerics.Random;
 using ForgetGate.Lab.Numerics.Threading;
@@ -9,7 +10,7 @@ namespace ForgetGate.Lab.Numerics.Models;
 /// Stacked recurrent network (any <see cref="Variant"/>) with a linear head on the last step's top hidden state,
 /// forward and backward through time (DESIGN.md §3). Buffers are reused: after warm-up a training step allocates nothing.
 /// </summary>
-public sealed class RecurrentModel : IDisposable
+public sealed class RecurrentModel : IRecurrentNetwork
 {
     private readonly ComputePool _pool;
     private readonly RecurrentLayer[] _layers;
@@ -57,6 +58,9 @@ public sealed class RecurrentModel : IDisposable
         _work = new LayerWork(this);
     }
 
+    /// <inheritdoc />
+    public string Engine => ManagedEngine.EngineName;
+
     /// <summary>Shape and variant.</summary>
     public RecurrentModelConfig Config { get; }
 
@@ -81,61 +85,9 @@ public sealed class RecurrentModel : IDisposable
 
     /// <summary>
     /// PyTorch default init U(−1/√H, 1/√H) for every parameter (head included), then the variant's bias rule
-    /// (DESIGN.md §4): rules write bias_ih and zero the same slice of bias_hh.
+    /// (DESIGN.md §4); the draws are <see cref="ParameterInit"/>'s, shared by every engine.
     /// </summary>
-    public void Initialize(Rng rng, int sequenceLength)
-    {
-        ArgumentNullException.ThrowIfNull(rng);
-        ArgumentOutOfRangeException.ThrowIfLessThan(sequenceLength, 1);
-        float bound = 1f / MathF.Sqrt(Config.Hidden);
-        foreach (var p in _parameters)
-        {
-            rng.FillUniform(p.Value, -bound, bound);
-        }
-
-        int h = Config.Hidden;
-        foreach (var layer in _layers)
-        {
-            var bih = layer.BiasIh.Value;
-            var bhh = layer.BiasHh.Value;
-            switch (Config.Variant)
-            {
-                case Variant.LstmFb1:
-                    bih.AsSpan(h, h).Fill(1f);
-                    bhh.AsSpan(h, h).Clear();
-                    break;
-                case Variant.Chrono:
-                    // b_f = log(U(1, T_max − 1)), b_i = −b_f, every other bias 0. For T ≤ 2 the interval is
-                    // empty or a point, so the upper end is clamped to 1 (b_f = 0), the no-memory limit.
-                    double upper = Math.Max(1.0, sequenceLength - 1.0);
-                    Array.Clear(bih);
-                    Array.Clear(bhh);
-                    for (int u = 0; u < h; u++)
-                    {
-                        float bf = (float)Math.Log(rng.Uniform(1.0, upper));
-                        bih[h + u] = bf;
-                        bih[u] = -bf;
-                    }
-
-                    break;
-                case Variant.UrLstm:
-                    // u ~ U(1/H, 1 − 1/H), b = −log(1/u − 1) (the logit of u); for H ≤ 2 the interval is a point
-                    // or reversed, so u = 1/2 (b = 0).
-                    var fb = layer.ForgetBias!.Value;
-                    double lo = 1.0 / h;
-                    double hi = 1.0 - (1.0 / h);
-                    for (int u = 0; u < h; u++)
-                    {
-                        double uu = hi > lo ? rng.Uniform(lo, hi) : 0.5;
-                        fb[u] = (float)-Math.Log((1.0 / uu) - 1.0);
-                    }
-
-                    break;
-                default:
-                    break;
-            }
-        }
-    }
+    public void Initialize(Rng rng, int sequenceLength) => ParameterInit.Initialize(Config, _parameters, rng, sequenceLength);
 
     /// <summary>
     /// Runs the network on x [batch, steps, InputSize] (row-major) and writes logits [batch, Outputs].

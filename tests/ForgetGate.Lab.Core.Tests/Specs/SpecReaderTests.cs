@@ -148,7 +148,7 @@ public sealed class SpecReaderTests
     {
         var point = SpecReader.Parse(Minimal + "\ntraining:\n  optimizer:\n    lr: 0.00025\n", "exp.yaml").Points[0];
         string json = point.CanonicalJson;
-        Assert.StartsWith("{\"model\":{\"hidden\":32,\"layers\":1,\"variant\":\"gru\"},\"name\":\"tiny\"", json, StringComparison.Ordinal);
+        Assert.StartsWith("{\"model\":{\"engine\":\"managed\",\"hidden\":32,\"layers\":1,\"variant\":\"gru\"},\"name\":\"tiny\"", json, StringComparison.Ordinal);
         Assert.Contains("\"lr\":0.00025", json, StringComparison.Ordinal);
         Assert.Contains("\"validation_fraction\":0.0", json, StringComparison.Ordinal);
 
@@ -187,5 +187,26 @@ public sealed class SpecReaderTests
     {
         var e = Assert.Throws<SpecValidationException>(() => SpecReader.ReadFile("/nonexistent/spec.yaml"));
         Assert.Contains("/nonexistent/spec.yaml", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Parse_Engine_DefaultsToManagedAndTakesTorch()
+    {
+        var plain = Assert.Single(SpecReader.Parse(Minimal, "exp.yaml").Points);
+        Assert.Equal("managed", plain.Config.Model.Engine);
+        Assert.Contains("\"engine\":\"managed\"", plain.CanonicalJson, StringComparison.Ordinal);
+        var torch = Assert.Single(SpecReader.Parse(Minimal, "exp.yaml", ["model.engine=torch"]).Points);
+        Assert.Equal("torch", torch.Config.Model.Engine);
+        Assert.NotEqual(plain.ConfigHash, torch.ConfigHash);
+        Assert.Equal("torch", RunConfig.FromCanonicalJson(torch.CanonicalJson).Model.Engine);
+    }
+
+    [Fact]
+    public void Parse_UnknownEngine_NamesFieldAndChoices()
+    {
+        var e = Invalid(Minimal, "model.engine=cuda");
+        Assert.Contains("model.engine", e.Message, StringComparison.Ordinal);
+        Assert.Contains("managed", e.Message, StringComparison.Ordinal);
+        Assert.Contains("torch", e.Message, StringComparison.Ordinal);
     }
 }

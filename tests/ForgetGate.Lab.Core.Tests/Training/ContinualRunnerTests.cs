@@ -184,3 +184,44 @@ public sealed class ContinualRunnerTests : IDisposable
         }
     }
 }
+
+/// <summary>The runner meets engines only through the seam; an engine that cannot run fails the run, not the worker.</summary>
+public sealed class EngineSelectionTests
+{
+    [Fact]
+    public async Task Execute_EngineNotInThisProgram_FailsNonRetryableWithOneSentence()
+    {
+        // Core's tests do not reference the torch project, so 'torch' is a known name without a registered engine:
+        // the executor must turn that into a non-retryable failure (the worker records it and goes on).
+        var options = new ContinualRunOptions(
+            Variant.Lstm, 4, 1, 1, 8, new OptimizerOptions(), new StrategyOptions(), Seed: 1, Engine: "torch");
+        var plan = new RunPlan(options, new ToyTasks(tasks: 2, trainPerTask: 16, testPerTask: 8, seed: 1), "toy");
+        var executor = new TrainingRunExecutor(new FixedPlan(plan), (_, _) => []);
+        var dir = Directory.CreateTempSubdirectory("fg-engine-").FullName;
+        try
+        {
+            var context = new RunContext(1, 1, "{}", "h", 1, 1, 1, dir, null, new MemorySink());
+            var e = await Assert.ThrowsAsync<NonRetryableRunException>(() => executor.ExecuteAsync(context, CancellationToken.None));
+            Assert.Contains("Engine 'torch'", e.Message, StringComparison.Ordinal);
+            Assert.DoesNotContain('\n', e.Message);
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
+    [Fact]
+    public void Runner_DefaultEngine_IsManaged()
+    {
+        var options = new ContinualRunOptions(Variant.Gru, 4, 2, 1, 8, new OptimizerOptions(), new StrategyOptions(), Seed: 1);
+        using var runner = new ContinualRunner(options, new ToyTasks(tasks: 2, trainPerTask: 16, testPerTask: 8, seed: 1), new MemorySink());
+        Assert.Equal("managed", runner.Model.Engine);
+        Assert.Equal(2, runner.Model.Config.Layers);
+    }
+
+    private sealed class FixedPlan(RunPlan plan) : IRunPlanFactory
+    {
+        public RunPlan Create(string configJson) => plan;
+    }
+}
