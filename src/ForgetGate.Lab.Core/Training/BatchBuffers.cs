@@ -2,7 +2,7 @@ namespace ForgetGate.Lab.Core.Training;
 
 /// <summary>
 /// The run's pooled batch buffers, sized once for the largest batch (training or evaluation), and their filling
-/// from the task source. The training loop, the evaluator, the gate probe and the Fisher source share one set:
+/// from the task source. The training loop, the evaluator, the gate probe and the strategies' extra passes (<see cref="StrategyModel"/>) share one set:
 /// they never run at the same time, and sharing keeps a run's memory what it was before the runner was split.
 /// </summary>
 internal sealed class BatchBuffers
@@ -43,7 +43,8 @@ internal sealed class BatchBuffers
     public int SampleLength => _data.Steps * _data.InputSize;
 
     /// <summary>Assembles x and labels/targets for samples that may come from several tasks (runs of one task are filled together).</summary>
-    public void Fill(List<SampleRef> batch, DataSplit split)
+    [System.Diagnostics.CodeAnalysis.SuppressMessage("Performance", "CA1859", Justification = "Strategies pass memories and reference batches as arrays and read-only lists.")]
+    public void Fill(IReadOnlyList<SampleRef> batch, DataSplit split)
     {
         int sample = SampleLength;
         int outputs = _data.Outputs;

@@ -21,7 +21,7 @@ namespace ForgetGate.Lab.Core.Training;
 /// <see cref="BatchLoss"/> (the loss and its gradient), <see cref="TaskEvaluator"/> (R and the evaluation rows),
 /// <see cref="GateProbe"/> (forget-gate telemetry), <see cref="TrainingTelemetry"/> (curve and progress),
 /// <see cref="RunCheckpointer"/> with <see cref="ScoreMatrix"/> (checkpoint state), <see cref="OptimizerFactory"/>
-/// and <see cref="SampleGradients"/> (the EWC Fisher's per-sample gradients).
+/// and <see cref="StrategyModel"/> (the strategies' extra forward/backward passes).
 /// </remarks>
 public sealed class ContinualRunner : IDisposable
 {
@@ -40,7 +40,7 @@ public sealed class ContinualRunner : IDisposable
     private readonly GateProbe _gateProbe;
     private readonly TrainingTelemetry _telemetry;
     private readonly RunCheckpointer _checkpointer;
-    private readonly SampleGradients _sampleGradients;
+    private readonly StrategyModel _strategyModel;
     private readonly List<SampleRef> _batch = [];
     private readonly List<SampleRef> _order = [];
 
@@ -64,13 +64,17 @@ public sealed class ContinualRunner : IDisposable
         _optimizer = OptimizerFactory.Create(options.Optimizer, _model.Parameters);
         _strategy = ContinualStrategy.Create(options.Strategy, _model.Parameters);
 
-        _buffers = new BatchBuffers(data, Math.Max(options.BatchSize, options.EvaluationBatchSize));
+        // Room for the largest batch: a training batch with a strategy's extra rows, an evaluation batch, or a strategy's own pass.
+        int maxBatch = Math.Max(
+            Math.Max(options.BatchSize + _strategy.ExtraRows(options.BatchSize), options.EvaluationBatchSize),
+            _strategy.ModelRows(options.BatchSize));
+        _buffers = new BatchBuffers(data, maxBatch);
         _scores = new ScoreMatrix(data.TaskCount);
         _evaluator = new TaskEvaluator(_model, data, _buffers, _scores, options.EpochsPerTask, options.EvaluationBatchSize);
         _gateProbe = new GateProbe(_model, data, _buffers, options.GateProbeSamples, options.Hidden, options.Layers);
         _telemetry = new TrainingTelemetry(sink, progress, data.TaskCount, options.EpochsPerTask);
         _checkpointer = new RunCheckpointer(_model, _optimizer, _strategy, _scores, options.Variant);
-        _sampleGradients = new SampleGradients(_model, data, _buffers);
+        _strategyModel = new StrategyModel(_model, data, _buffers);
     }
 
     /// <summary>The model being trained (for tests and checkpoints).</summary>
@@ -104,6 +108,11 @@ public sealed class ContinualRunner : IDisposable
             var trainClock = new Stopwatch();
             long taskSamples = 0;
             int firstEpoch = task == start.Task ? start.Epoch : 0;
+            if (task != start.Task || (start.Epoch == 0 && start.Batch == 0))
+            {
+                _strategy.BeforeTask(task, _strategyModel);
+            }
+
             for (int epoch = firstEpoch; epoch < epochs; epoch++)
             {
                 int firstBatch = task == start.Task && epoch == start.Epoch ? start.Batch : 0;
@@ -117,7 +126,7 @@ public sealed class ContinualRunner : IDisposable
                 }
             }
 
-            _strategy.AfterTask(task, _data, _strategyRng, _sampleGradients);
+            _strategy.AfterTask(task, _strategyRng, _strategyModel);
             await _gateProbe.WriteAsync(_sink, task + 1, cancellationToken).ConfigureAwait(false);
             // Training only: evaluations and telemetry are timed by the wall clock, not here.
             LastSamplesPerSecond = taskSamples / Math.Max(trainClock.Elapsed.TotalSeconds, 1e-9);
@@ -127,7 +136,7 @@ public sealed class ContinualRunner : IDisposable
             }
         }
 
-        return new RunOutcome(total.Elapsed, LastSamplesPerSecond, _scores.ToArray());
+        return new RunOutcome(total.Elapsed, LastSamplesPerSecond, _scores.ToArray()) { Strategy = _strategy.Figures };
     }
 
     private async Task<long> TrainEpochAsync(int task, int epoch, int firstBatch, string? checkpointDirectory, CancellationToken cancellationToken)
@@ -160,8 +169,10 @@ public sealed class ContinualRunner : IDisposable
             }
 
             _strategy.ExtendBatch(task, epoch, b, _options.BatchSize, _strategyRng, _batch);
-            double loss = TrainStep(_batch);
-            _strategy.AfterBatch(task, epoch, b, CollectionsMarshal.AsSpan(_batch)[..count], _strategyRng);
+            double loss = TrainStep(task, epoch, b, _batch, count);
+            _strategy.AfterBatch(
+                task, epoch, b, CollectionsMarshal.AsSpan(_batch)[..count],
+                _buffers.Output.AsSpan(0, count * _data.Outputs), _strategyRng);
             samples += _batch.Count;
             double rate = samples / Math.Max(clock.Elapsed.TotalSeconds, 1e-9);
             _telemetry.AddCurveRow(task, epoch, b, loss, rate);
@@ -180,9 +191,10 @@ public sealed class ContinualRunner : IDisposable
         return samples;
     }
 
-    /// <summary>One optimizer step on a batch; returns the mean data loss (without penalty).</summary>
-    private double TrainStep(List<SampleRef> batch)
+    /// <summary>One optimizer step on a batch whose first <paramref name="current"/> rows are the epoch's; returns the data loss (without penalty).</summary>
+    private double TrainStep(int task, int epoch, int batchIndex, List<SampleRef> batch, int current)
     {
+        _strategy.BeforeStep(task, epoch, batchIndex, _strategyRng, _strategyModel);
         int n = batch.Count;
         int outputs = _data.Outputs;
         _buffers.Fill(batch, DataSplit.Train);
@@ -190,9 +202,10 @@ public sealed class ContinualRunner : IDisposable
         var dOutput = _buffers.DOutput.AsSpan(0, n * outputs);
         var x = _buffers.X.AsSpan(0, n * _buffers.SampleLength);
         _model.Forward(x, n, _data.Steps, output, training: true);
-        double loss = BatchLoss.Compute(_data, batch, _buffers, output, dOutput);
+        dOutput.Clear();
+        double loss = _strategy.Loss(task, batch, current, output, dOutput, _strategyModel);
         _model.Backward(dOutput);
-        _strategy.AddPenaltyGradients(_model.Parameters);
+        _strategy.AdjustGradients(_model.Parameters);
         if (_options.ClipNorm is double clip)
         {
             GradientClipping.ClipGlobalNorm(_model.Parameters, (float)clip);
@@ -207,4 +220,8 @@ public sealed class ContinualRunner : IDisposable
 }
 
 /// <summary>How a run ended: wall time, the last task's training throughput, and R [(T+1) × T] (row 0 untrained).</summary>
-public sealed record RunOutcome(TimeSpan WallTime, double TrainSamplesPerSecond, double[,] Scores);
+public sealed record RunOutcome(TimeSpan WallTime, double TrainSamplesPerSecond, double[,] Scores)
+{
+    /// <summary>What the strategy holds at the end: buffer or memory samples and bytes of state.</summary>
+    public Strategies.StrategyFigures Strategy { get; init; }
+}
