@@ -50,7 +50,7 @@ public sealed class ReportModelTests
             id, $$$"""{"model":{"variant":"{{{variant}}}"},"scenario":{"kind":"permuted"},"seed":1,"strategy":{"kind":"{{{kind}}}"}}""",
             $"hash{id}", variant, 1, "succeeded", 1, null, null, null, "v", "{}", "fp");
         var runs = new[] { Point(1, "lstm", "agem"), Point(2, "gru", "agem"), Point(3, "lstm", "naive"), Point(4, "gru", "naive") };
-        var data = new SweepData(new SweepInfo(1, "s", "", "h", ""), runs, [], [], [], []);
+        var data = new SweepData(new SweepInfo(1, "s", "", "h", ""), runs, [], [], [], [], []);
 
         var model = ReportCommand.ToModel(data, DateTimeOffset.UnixEpoch);
 
