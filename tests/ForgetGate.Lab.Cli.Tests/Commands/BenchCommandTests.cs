@@ -45,12 +45,19 @@ public sealed class BenchCommandTests
                 double gflops = o.GetProperty("gflops").GetDouble();
                 double rounding = fraction * ((0.005 / Math.Max(gflops, 0.005)) + (0.05 / peak)) + 1e-4;
                 Assert.True(Math.Abs((gflops / peak) - fraction) <= rounding, $"{line}: gflops / peak = {gflops / peak}");
+                double inferGflops = o.GetProperty("infer_gflops").GetDouble();
+                double inferFraction = o.GetProperty("infer_peak_fraction").GetDouble();
+                double inferRounding = inferFraction * ((0.005 / Math.Max(inferGflops, 0.005)) + (0.05 / peak)) + 1e-4;
+                Assert.True(Math.Abs((inferGflops / peak) - inferFraction) <= inferRounding, $"{line}: infer_gflops / peak = {inferGflops / peak}");
             }
             else
             {
                 Assert.Equal(0, peak); // no hardware FMA: no vector peak, reported as 0 rather than a made-up figure
                 Assert.Equal(0, fraction);
+                Assert.Equal(0, o.GetProperty("infer_peak_fraction").GetDouble());
             }
+
+            Assert.Equal(Environment.ProcessorCount, o.GetProperty("cores").GetInt32());
         }
     }
 
@@ -63,6 +70,18 @@ public sealed class BenchCommandTests
         Assert.Contains(Fma.IsSupported ? "measured FMA peak" : "no hardware FMA", r.Out, StringComparison.Ordinal);
         Assert.Single(r.Out.Split('\n'), l => l.StartsWith("gru ", StringComparison.Ordinal) && l.Contains("samples/s", StringComparison.Ordinal));
         Assert.Matches(@"(?m)^peak RSS \d+ MiB", r.Out);
+        Assert.Contains($"threads=1 of {Environment.ProcessorCount} cores", r.Out, StringComparison.Ordinal);
+        Assert.DoesNotContain("warning", r.Err, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void MoreThreadsThanCores_Warns_AndStillMeasures()
+    {
+        string threads = (Environment.ProcessorCount + 1).ToString(System.Globalization.CultureInfo.InvariantCulture);
+        var r = Bench("--variant", "lstm", "--hidden", "9", "--batch", "3", "--steps", "2", "--seconds", "0.05", "--threads", threads, "--json");
+        Assert.True(r.Code == 0, r.ToString());
+        Assert.Contains($"warning: --threads {threads} is more than the {Environment.ProcessorCount} cores here", r.Err, StringComparison.Ordinal);
+        Assert.Equal(Environment.ProcessorCount + 1, JsonDocument.Parse(r.Out.Trim()).RootElement.GetProperty("threads").GetInt32());
     }
 
     [Fact]
