@@ -20,14 +20,14 @@ internal static class ReportCommand
         {
             sweep, db, output,
         };
-        command.SetAction(parse =>
+        command.SetAction(async (parse, cancellationToken) =>
         {
             string database = CliDatabase.Resolve(parse.GetValue(db));
             var store = CliDatabase.OpenExisting(database);
-            var info = store.FindSweepAsync(parse.GetValue(sweep)!, CancellationToken.None).GetAwaiter().GetResult()
+            var info = await store.FindSweepAsync(parse.GetValue(sweep)!, cancellationToken).ConfigureAwait(false)
                 ?? throw new CliException(ExitCodes.BadInput, $"no sweep '{parse.GetValue(sweep)}' in {store.Location}; 'forgetgate status' lists the sweeps.");
 
-            var data = store.LoadSweepAsync(info.Id, CancellationToken.None).GetAwaiter().GetResult();
+            var data = await store.LoadSweepAsync(info.Id, cancellationToken).ConfigureAwait(false);
             string folder = parse.GetValue(output) ?? Path.Combine(RunStores.LocalDirectory(database), RunCommand.SafeName(info.Name));
             Console.WriteLine($"report: {WriteReport(data, folder)}");
             return ExitCodes.Success;
