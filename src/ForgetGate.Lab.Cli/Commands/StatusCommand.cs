@@ -11,6 +11,14 @@ internal static class StatusCommand
     {
         var db = CliDatabase.CreateOption();
         var sweep = new Argument<string?>("SWEEP") { Description = "A sweep id or name: list its runs (id, status, attempt, swept values, seed, error).", Arity = ArgumentArity.ZeroOrOne };
+        // An optional argument would swallow a mistyped option ("status --bogus"): that stays a parse error.
+        sweep.Validators.Add(result =>
+        {
+            if (result.Tokens.Count == 1 && result.Tokens[0].Value.StartsWith('-'))
+            {
+                result.AddError($"Unrecognized command or argument '{result.Tokens[0].Value}'.");
+            }
+        });
         var command = new Command("status", "Show the queue: runs per status and progress for each sweep, or every run of one sweep.\nExample: forgetgate status   |   forgetgate status quick") { sweep, db };
         command.SetAction(async (parse, cancellationToken) =>
         {
