@@ -83,6 +83,34 @@ public static class ReportWriter
             }
         }
 
+        // Gates through time: per group a task × step heatmap and the last task's unit × step matrix, then all groups at once.
+        var multiples = new List<(string, List<(string Label, double[] Means)>)>();
+        foreach (var (g, i) in a.Groups.Select((g, i) => (g, i)))
+        {
+            var rows = GateFigures.TaskRows(g.Runs, a.Report.TaskNames);
+            if (rows.Count == 0)
+            {
+                continue;
+            }
+
+            multiples.Add((g.Name, rows));
+            list.Add(($"gate-steps-{i}.svg", GateFigures.Heatmap(
+                $"{g.Name}: mean forget gate per time step after each task (layer {GateFigures.Layer}, all tasks' probes, {g.Runs.Count} run(s))",
+                [.. rows.Select(r => r.Label)], (r, t) => rows[r].Means[t], rows.Count, rows[0].Means.Length, "", labelEveryRow: true)));
+            if (GateFigures.LastTaskSample(g.Runs, a.Report.TaskNames.Count) is var (run, row))
+            {
+                list.Add(($"gate-units-{i}.svg", GateFigures.Heatmap(
+                    $"{g.Name}: forget gate of each unit on one {a.Report.TaskNames[^1]} sample after the last task (run {run.RunId}, layer {GateFigures.Layer})",
+                    [.. Enumerable.Range(1, row.Units).Select(u => "unit " + u.ToString(CultureInfo.InvariantCulture))], (u, t) => row.SampleGates[(u * row.Steps) + t],
+                    row.Units, row.Steps, "unit", labelEveryRow: false)));
+            }
+        }
+
+        if (multiples.Count > 0)
+        {
+            list.Add(("gate-variants.svg", GateFigures.SmallMultiples("Mean forget gate per time step after each task (light: first task, dark: last), all groups", multiples)));
+        }
+
         var throughput = a.Groups.Select(g => (g.Name, MeanOf(g.Runs.Select(r => r.TrainSamplesPerSecond)), double.NaN)).ToList();
         list.Add(("throughput.svg", Bars("Training throughput (samples/s, mean over runs)", throughput, "samples/s", -1)));
         return list;
@@ -142,6 +170,7 @@ public static class ReportWriter
         Section(sb, "Forgetting curves (mean, band = min–max over seeds)", figures, "curves-");
         Section(sb, "Variant comparison", figures, "compare-");
         Section(sb, "Forget-gate histograms", figures, "gates-");
+        Section(sb, "Forget gates through time", figures, "gate-variants", "gate-steps-", "gate-units-");
         Section(sb, "Throughput", figures, "throughput");
         sb.Append("<h2>Metric conventions</h2><ul>")
           .Append("<li><b>R[i][j]</b>: score on task j after training task i; row 0 is the untrained model (b<sub>j</sub>). Score is accuracy, or −MSE for regression.</li>")
@@ -164,9 +193,9 @@ public static class ReportWriter
         return sb.ToString();
     }
 
-    private static void Section(StringBuilder sb, string title, List<(string Name, string Svg)> figures, string prefix)
+    private static void Section(StringBuilder sb, string title, List<(string Name, string Svg)> figures, params string[] prefixes)
     {
-        var chosen = figures.Where(f => f.Name.StartsWith(prefix, StringComparison.Ordinal)).ToList();
+        var chosen = prefixes.SelectMany(p => figures.Where(f => f.Name.StartsWith(p, StringComparison.Ordinal))).ToList();
         if (chosen.Count == 0)
         {
             return;
