@@ -133,16 +133,29 @@ public static class ReportWriter
         "Regression: errors in MSE, lower is better. Final MSE = −ACC and learning MSE = −learning accuracy on −MSE scores; " +
         "BWT and FWT (ΔMSE) are −BWT and −FWT, the change of MSE; forgetting is an MSE increase.";
 
-    private static string Html(ReportAnalysis a, List<(string Name, string Svg)> figures)
+    /// <summary>The report's style sheet (also the dashboard's).</summary>
+    public const string Style =
+        "body{font-family:system-ui,sans-serif;margin:2em auto;max-width:1200px;color:#222;line-height:1.45}h1,h2{font-weight:600}" +
+        "table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:4px 8px;text-align:right}th{background:#f3f3f3}td:first-child,th:first-child{text-align:left}" +
+        ".best{font-weight:bold;background:#e8f4ea}.figs{display:flex;flex-wrap:wrap;gap:12px}.headline{font-size:1.15em;padding:.6em 1em;background:#f5f8fc;border-left:4px solid #0072B2}" +
+        "pre{background:#f7f7f7;padding:8px;overflow-x:auto;font-size:12px}details{margin:.4em 0}code{font-size:12px}";
+
+    /// <summary>The report page's body (what report.html holds between its body tags), for pages that embed it.</summary>
+    public static string HtmlBody(SweepReport report)
+    {
+        ArgumentNullException.ThrowIfNull(report);
+        var a = new ReportAnalysis(report);
+        return Body(a, Figures(a));
+    }
+
+    private static string Html(ReportAnalysis a, List<(string Name, string Svg)> figures) =>
+        "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>ForgetGate.Lab report: " + E(a.Report.SweepName) + "</title><style>" + Style +
+        "</style></head><body>" + Body(a, figures) + "</body></html>\n";
+
+    private static string Body(ReportAnalysis a, List<(string Name, string Svg)> figures)
     {
         var r = a.Report;
         var sb = new StringBuilder();
-        sb.Append("<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>ForgetGate.Lab report: ").Append(E(r.SweepName)).Append("</title><style>")
-          .Append("body{font-family:system-ui,sans-serif;margin:2em auto;max-width:1200px;color:#222;line-height:1.45}h1,h2{font-weight:600}")
-          .Append("table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:4px 8px;text-align:right}th{background:#f3f3f3}td:first-child,th:first-child{text-align:left}")
-          .Append(".best{font-weight:bold;background:#e8f4ea}.figs{display:flex;flex-wrap:wrap;gap:12px}.headline{font-size:1.15em;padding:.6em 1em;background:#f5f8fc;border-left:4px solid #0072B2}")
-          .Append("pre{background:#f7f7f7;padding:8px;overflow-x:auto;font-size:12px}details{margin:.4em 0}code{font-size:12px}")
-          .Append("</style></head><body>");
         sb.Append("<h1>").Append(E(r.SweepName)).Append("</h1>");
         sb.Append(s_inv, $"<p>{r.Runs.Count} run(s), grouped by <b>{E(r.GroupBy)}</b>; {r.TaskNames.Count} tasks; {(r.IsRegression ? "regression (score = −MSE; figures show MSE)" : "classification (accuracy)")}. Spec SHA-256 <code>{E(r.SpecHash)}</code>. Generated {E(r.GeneratedAt.ToString("u", s_inv))}.</p>");
         sb.Append("<p class=\"headline\">").Append(E(a.Headline())).Append("</p>");
@@ -189,7 +202,6 @@ public static class ReportWriter
             sb.Append("<pre>").Append(E(run.ConfigJson)).Append("</pre></details>");
         }
 
-        sb.Append("</body></html>\n");
         return sb.ToString();
     }
 
