@@ -60,6 +60,9 @@ public interface IRunStore
     /// </summary>
     Task<string> GetSweepVersionAsync(long sweepId, CancellationToken cancellationToken);
 
+    /// <summary>A run's recorded checkpoints, oldest position first (the last one holds its final model once it succeeded).</summary>
+    Task<IReadOnlyList<CheckpointRecord>> GetCheckpointsAsync(long runId, CancellationToken cancellationToken);
+
     /// <summary>Sweeps with run counts per status and mean progress.</summary>
     Task<IReadOnlyList<SweepStatus>> GetStatusAsync(CancellationToken cancellationToken);
 

@@ -44,7 +44,7 @@ public sealed class RecurrentModel : IRecurrentNetwork
         {
             int din = k == 0 ? config.InputSize : config.Hidden;
             int dp = k == 0 ? config.InputSize : (config.Hidden + GateMath.TileUnits - 1) / GateMath.TileUnits * GateMath.TileUnits;
-            _layers[k] = new RecurrentLayer(config.Variant, k, din, dp, config.Hidden);
+            _layers[k] = new RecurrentLayer(config.Variant, k, din, dp, config.Hidden, config.Cell, _pool.Threads);
             list.AddRange(_layers[k].Parameters());
         }
 
@@ -79,7 +79,7 @@ public sealed class RecurrentModel : IRecurrentNetwork
         }
 
         throw new ArgumentException(
-            $"Unknown parameter '{name}' for a {Config.Variant.Name()} model; known names: {string.Join(", ", _parameters.Select(p => p.Name))}.",
+            $"Unknown parameter '{name}' for a {Config.VariantName} model; known names: {string.Join(", ", _parameters.Select(p => p.Name))}.",
             nameof(name));
     }
 
@@ -140,7 +140,11 @@ public sealed class RecurrentModel : IRecurrentNetwork
             var layer = _layers[k];
             layer.Pack();
             layer.Hs.AsSpan(0, batch * layer.Hp).Clear();
-            if (!layer.IsGru)
+            if (layer.Cell is not null)
+            {
+                layer.St.AsSpan(0, batch * layer.S * layer.Hp).Clear();
+            }
+            else if (!layer.IsGru)
             {
                 layer.C.AsSpan(0, batch * layer.Hp).Clear();
             }
@@ -148,6 +152,10 @@ public sealed class RecurrentModel : IRecurrentNetwork
             _work.Layer = k;
             _work.Mode = WorkMode.ForwardSteps;
             Dispatch();
+            if (layer.Cell is not null)
+            {
+                CellFiniteCheck.Check(layer, k, batch, steps);
+            }
         }
 
         // Head on the last step's top h.
@@ -228,13 +236,17 @@ public sealed class RecurrentModel : IRecurrentNetwork
 
         for (int k = _layers.Length - 1; k >= 0; k--)
         {
-            _dC.AsSpan(0, rowH).Clear();
+            _dC.AsSpan(0, batch * _layers[k].CarriedWidth).Clear();
             _work.Layer = k;
             _work.Mode = WorkMode.BackwardSteps;
             Dispatch();
             _work.Mode = WorkMode.WeightGradients;
             Dispatch();
             _layers[k].UnpackGradients();
+            if (_layers[k].Cell is not null)
+            {
+                _layers[k].SumParamGradients(batch * steps);
+            }
             if (k > 0)
             {
                 _work.Mode = WorkMode.InputGradient;
@@ -375,7 +387,7 @@ public sealed class RecurrentModel : IRecurrentNetwork
         _x = RecurrentLayer.Grow(_x, rows * Config.InputSize);
         foreach (var layer in _layers)
         {
-            layer.Ensure(batch, steps);
+            layer.Ensure(batch, steps, training);
         }
 
         if (!training)
@@ -386,7 +398,7 @@ public sealed class RecurrentModel : IRecurrentNetwork
         _dZx = RecurrentLayer.Grow(_dZx, rows * first.Gh);
         _dZh = first.IsGru ? RecurrentLayer.Grow(_dZh, rows * first.Gh) : _dZx;
         _dH = RecurrentLayer.Grow(_dH, rows * first.Hp);
-        _dC = RecurrentLayer.Grow(_dC, batch * first.Hp);
+        _dC = RecurrentLayer.Grow(_dC, batch * first.CarriedWidth);
         _scratch = RecurrentLayer.Grow(_scratch, batch * first.Hp);
         _panels = RecurrentLayer.Grow(_panels, Panels.Length(rows, _maxGradColumns));
     }
@@ -418,14 +430,14 @@ public sealed class RecurrentModel : IRecurrentNetwork
                 case WorkMode.ForwardSteps:
                     {
                         var (b0, b1, t0, t1, barrier) = m.Share(layer, worker, workers);
-                        layer.ForwardSteps(x, xOffset, m._batch, m._steps, b0, b1, t0, t1, barrier);
+                        layer.ForwardSteps(x, xOffset, m._batch, m._steps, b0, b1, t0, t1, barrier, worker);
                         break;
                     }
 
                 case WorkMode.BackwardSteps:
                     {
                         var (b0, b1, t0, t1, barrier) = m.Share(layer, worker, workers);
-                        layer.BackwardSteps(m._batch, m._steps, b0, b1, t0, t1, m._dH, m._dC, m._dZx, m._dZh, m._scratch, barrier);
+                        layer.BackwardSteps(m._batch, m._steps, b0, b1, t0, t1, m._dH, m._dC, m._dZx, m._dZh, m._scratch, barrier, worker);
                         break;
                     }
 
