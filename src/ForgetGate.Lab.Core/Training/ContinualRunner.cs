@@ -59,7 +59,7 @@ public sealed partial class ContinualRunner : IDisposable
         _dataRng = _root.Split("data");
         _strategyRng = _root.Split("strategy");
 
-        var config = new RecurrentModelConfig(options.Variant, data.InputSize, options.Hidden, options.Layers, data.Outputs).Validate();
+        var config = new RecurrentModelConfig(options.Variant, data.InputSize, options.Hidden, options.Layers, data.Outputs) { Cell = options.Cell }.Validate();
         // The seam: the runner never knows which engine computes the model (DESIGN.md §11).
         _model = ModelEngines.Create(options.Engine, config, pool);
         ParameterInit.Initialize(_model, _root.Split("init"), data.Steps);
@@ -221,7 +221,17 @@ public sealed partial class ContinualRunner : IDisposable
         var output = _output.AsSpan(0, n * outputs);
         var dOutput = _dOutput.AsSpan(0, n * outputs);
         var x = _x.AsSpan(0, n * _data.Steps * _data.InputSize);
-        _model.Forward(x, n, _data.Steps, output, training: true);
+        try
+        {
+            _model.Forward(x, n, _data.Steps, output, training: true);
+        }
+        catch (Numerics.Cells.CellNonFiniteException e)
+        {
+            // A cell file can overflow or divide by zero where a built-in cannot; fail the run with where, not NaN metrics.
+            throw new Runs.NonRetryableRunException(
+                string.Create(CultureInfo.InvariantCulture, $"Training task {task + 1}, epoch {epoch + 1}, batch {batchIndex}: {e.Message}"), e);
+        }
+
         dOutput.Clear();
         double loss = _strategy.Loss(task, batch, current, output, dOutput, _strategyModel);
         _model.Backward(dOutput);
@@ -494,7 +504,7 @@ public sealed partial class ContinualRunner : IDisposable
         _strategy.Save(state.Tensors, state.Metadata);
         state.Metadata["strategy"] = _strategy.Kind;
         state.Metadata["scores"] = string.Join(' ', _scores.Cast<double>().Select(v => v.ToString("R", CultureInfo.InvariantCulture)));
-        state.Metadata["variant"] = _options.Variant.Name();
+        state.Metadata["variant"] = _options.VariantName;
         string sha = RunCheckpointFile.Write(path, state);
         await _sink.RecordCheckpointAsync(new CheckpointRecord(position.Task, position.Epoch, position.Batch, path, sha), cancellationToken).ConfigureAwait(false);
     }
@@ -502,9 +512,9 @@ public sealed partial class ContinualRunner : IDisposable
     private RunPosition LoadCheckpoint(string path)
     {
         var state = RunCheckpointFile.Read(path);
-        if (state.Metadata.TryGetValue("variant", out var v) && v != _options.Variant.Name())
+        if (state.Metadata.TryGetValue("variant", out var v) && v != _options.VariantName)
         {
-            throw new InvalidDataException($"Checkpoint '{path}' is for variant '{v}', but this run is '{_options.Variant.Name()}'.");
+            throw new InvalidDataException($"Checkpoint '{path}' is for variant '{v}', but this run is '{_options.VariantName}'.");
         }
 
         foreach (var p in _model.Parameters)
