@@ -8,6 +8,7 @@ namespace ForgetGate.Lab.Torch;
 internal static class TorchRuntime
 {
     private static readonly Lock s_lock = new();
+    private static readonly string[] s_libraries = ["libtorch_cpu.so", "libLibTorchSharp.so"];
     private static string? s_failure;
     private static bool s_loaded;
     private static int s_threads;
@@ -56,9 +57,10 @@ internal static class TorchRuntime
 
         string dir = NativeDirectory;
         string bridge = Path.Combine(dir, "libLibTorchSharp.so");
-        if (!File.Exists(Path.Combine(dir, "libtorch_cpu.so")) || !File.Exists(bridge))
+        string[] missing = [.. s_libraries.Where(f => !File.Exists(Path.Combine(dir, f)))];
+        if (missing.Length > 0)
         {
-            return $"The torch engine needs libtorch_cpu.so and libLibTorchSharp.so in {dir}, which are missing; {Fix}.";
+            return $"The torch engine needs {string.Join(" and ", missing)} in {dir}, and {(missing.Length == 1 ? "it is" : "they are")} missing; {Fix}.";
         }
 
         // Load the bridge ourselves first: dlopen's own message (a missing symbol version, a missing dependency) is the
@@ -99,9 +101,15 @@ internal static class TorchRuntime
         }
     }
 
+    /// <summary>
+    /// The line of a loader message that says why: .NET's DllNotFoundException opens with a generic paragraph ("Unable to
+    /// load shared library … consider setting LD_DEBUG:") and puts dlerror's text (e.g. "version `GLIBCXX_3.4.32' not
+    /// found (required by …)") on the following lines.
+    /// </summary>
     private static string OneLine(string text)
     {
-        string first = text.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).FirstOrDefault() ?? "no reason given";
-        return first.TrimEnd('.', ' ');
+        var lines = text.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        string why = lines.Skip(1).FirstOrDefault() ?? lines.FirstOrDefault() ?? "no reason given";
+        return why.TrimEnd('.', ' ');
     }
 }
