@@ -1,3 +1,5 @@
+using ForgetGate.Lab.Core.Runs;
+
 namespace ForgetGate.Lab.Reporting;
 
 /// <summary>Everything a sweep report shows; rendering is a pure function of this model.</summary>
@@ -5,12 +7,20 @@ public sealed record SweepReport(
     string SweepName, string SpecHash, DateTimeOffset GeneratedAt, bool IsRegression, IReadOnlyList<string> TaskNames,
     string GroupBy, IReadOnlyList<RunReport> Runs);
 
-/// <summary>One run: its group (e.g. the variant), seed, provenance and measurements; <paramref name="ReusedFrom"/>: the earlier sweep's run it was copied from.</summary>
+/// <summary>
+/// One run: its group (e.g. the variant), seed, provenance and measurements; <paramref name="ReusedFrom"/>: the earlier sweep's
+/// run it was copied from; <paramref name="GateSteps"/>: its gates through time (none for runs recorded before they were);
+/// <paramref name="StartedAt"/>: when it started (the wall time of its TensorBoard events).
+/// </summary>
 public sealed record RunReport(
     long RunId, string Group, long Seed, IReadOnlyDictionary<string, string> Factors, string Status, string ConfigJson, string ConfigHash,
     string CodeVersion, string DatasetFingerprint, IReadOnlyDictionary<string, string> Environment, double WallSeconds, double TrainSamplesPerSecond,
     IReadOnlyList<EvaluationPoint> Evaluations, IReadOnlyList<SummaryMetric> Summary, IReadOnlyList<GateHistogram> Gates, IReadOnlyList<LossPoint> Loss,
-    long? ReusedFrom = null);
+    long? ReusedFrom = null, IReadOnlyList<GateStepRow>? GateSteps = null, DateTimeOffset? StartedAt = null)
+{
+    /// <summary>Gates through time, empty when none were recorded.</summary>
+    public IReadOnlyList<GateStepRow> GateStepRows => GateSteps ?? [];
+}
 
 /// <summary>Score of <paramref name="EvalTask"/> after training <paramref name="AfterTask"/> tasks (0 = untrained) at <paramref name="Epoch"/>.</summary>
 public sealed record EvaluationPoint(int AfterTask, int Epoch, int EvalTask, string Metric, double Value);

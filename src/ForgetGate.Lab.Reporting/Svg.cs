@@ -35,11 +35,17 @@ internal static class Svg
     /// <summary>Sequential colour from light yellow (low) to dark blue (high), t in [0, 1].</summary>
     public static string Heat(double t)
     {
+        var (r, g, b) = HeatRgb(t);
+        return string.Create(CultureInfo.InvariantCulture, $"#{r:X2}{g:X2}{b:X2}");
+    }
+
+    /// <summary>The colour of <see cref="Heat"/> as bytes (for PNG images).</summary>
+    public static (byte R, byte G, byte B) HeatRgb(double t)
+    {
         t = double.IsFinite(t) ? Math.Clamp(t, 0, 1) : 0;
         (double r, double g, double b) lo = (255, 247, 188), mid = (65, 182, 196), hi = (8, 29, 88);
         var (a, z, u) = t < 0.5 ? (lo, mid, t * 2) : (mid, hi, (t - 0.5) * 2);
-        int R = (int)(a.r + ((z.r - a.r) * u)), G = (int)(a.g + ((z.g - a.g) * u)), B = (int)(a.b + ((z.b - a.b) * u));
-        return string.Create(CultureInfo.InvariantCulture, $"#{R:X2}{G:X2}{B:X2}");
+        return ((byte)(a.r + ((z.r - a.r) * u)), (byte)(a.g + ((z.g - a.g) * u)), (byte)(a.b + ((z.b - a.b) * u)));
     }
 
     /// <summary>Heatmap of a (T+1) × T matrix with annotated cells and a colour legend.</summary>

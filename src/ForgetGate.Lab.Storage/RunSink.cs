@@ -76,6 +76,50 @@ internal sealed class RunSink : IRunSink
         }), cancellationToken);
     }
 
+    public Task WriteGateStepsAsync(IReadOnlyList<GateStepRow> rows, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(rows);
+        string sql = """
+            INSERT INTO gate_steps (run_id, after_task, epoch, layer, eval_task, probe_count, steps, units, step_means, sample_index,
+                                    sample_gates, value_count, value_min, value_max, value_sum, value_sum_squares, histogram)
+            VALUES (@RunId, @AfterTask, @Epoch, @Layer, @EvalTask, @ProbeCount, @Steps, @Units, @StepMeans, @SampleIndex,
+                    @SampleGates, @ValueCount, @ValueMin, @ValueMax, @ValueSum, @ValueSumSquares, @Histogram)
+            ON CONFLICT (run_id, after_task, epoch, layer, eval_task) DO UPDATE
+            SET probe_count = excluded.probe_count,
+                steps = excluded.steps,
+                units = excluded.units,
+                step_means = excluded.step_means,
+                sample_index = excluded.sample_index,
+                sample_gates = excluded.sample_gates,
+                value_count = excluded.value_count,
+                value_min = excluded.value_min,
+                value_max = excluded.value_max,
+                value_sum = excluded.value_sum,
+                value_sum_squares = excluded.value_sum_squares,
+                histogram = excluded.histogram
+            """;
+        return FencedAsync(sql, rows.Select(r => new
+        {
+            RunId = _runId,
+            r.AfterTask,
+            r.Epoch,
+            r.Layer,
+            r.EvalTask,
+            r.ProbeCount,
+            r.Steps,
+            r.Units,
+            StepMeans = JsonSerializer.Serialize(r.StepMeans.ToArray(), StorageJsonContext.Default.DoubleArray),
+            r.SampleIndex,
+            SampleGates = GateStepCodec.EncodeHalves(r.SampleGates),
+            ValueCount = r.Spread.Count,
+            ValueMin = r.Spread.Min,
+            ValueMax = r.Spread.Max,
+            ValueSum = r.Spread.Sum,
+            ValueSumSquares = r.Spread.SumSquares,
+            Histogram = JsonSerializer.Serialize(r.Spread.Counts.ToArray(), StorageJsonContext.Default.Int64Array),
+        }), cancellationToken);
+    }
+
     public Task RecordCheckpointAsync(CheckpointRecord checkpoint, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(checkpoint);

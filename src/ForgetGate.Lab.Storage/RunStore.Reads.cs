@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text.Json;
 using Dapper;
+using ForgetGate.Lab.Core.Runs;
 
 namespace ForgetGate.Lab.Storage;
 
@@ -82,6 +83,16 @@ internal sealed partial class RunStore
             WHERE r.sweep_id = @SweepId
             ORDER BY c.run_id, c.task, c.epoch, c.step
             """;
+        string gateStepsSql = """
+            SELECT s.run_id AS RunId, s.after_task AS AfterTask, s.epoch, s.layer, s.eval_task AS EvalTask, s.probe_count AS ProbeCount,
+                   s.steps, s.units, s.step_means AS StepMeans, s.sample_index AS SampleIndex, s.sample_gates AS SampleGates,
+                   s.value_count AS ValueCount, s.value_min AS ValueMin, s.value_max AS ValueMax, s.value_sum AS ValueSum,
+                   s.value_sum_squares AS ValueSumSquares, s.histogram
+            FROM gate_steps s
+            JOIN runs r ON r.id = s.run_id
+            WHERE r.sweep_id = @SweepId
+            ORDER BY s.run_id, s.after_task, s.epoch, s.layer, s.eval_task
+            """;
         var args = new { SweepId = sweepId };
         return WithConnectionAsync(async connection =>
         {
@@ -100,7 +111,8 @@ internal sealed partial class RunStore
                 .ToList();
             var losses = (await connection.QueryAsync<LossRow>(Q(lossSql)).ConfigureAwait(false))
                 .Select(l => new StoredLoss(l.RunId, l.Task, l.Epoch, l.Step, l.Loss, l.SamplesPerSecond)).ToList();
-            return new SweepData(sweep, runs, evaluations, summaries, gates, losses);
+            var gateSteps = (await connection.QueryAsync<GateStepsRow>(Q(gateStepsSql)).ConfigureAwait(false)).Select(s => s.ToStored()).ToList();
+            return new SweepData(sweep, runs, evaluations, summaries, gates, losses, gateSteps);
         }, cancellationToken);
     }
 
@@ -181,6 +193,14 @@ internal sealed partial class RunStore
             INSERT INTO gate_telemetry (run_id, after_task, layer, eval_task, mean, frac_gt_0_9, frac_lt_0_1, histogram)
             SELECT @RunId, after_task, layer, eval_task, mean, frac_gt_0_9, frac_lt_0_1, histogram
             FROM gate_telemetry
+            WHERE run_id = @SourceId
+            """,
+            """
+            INSERT INTO gate_steps (run_id, after_task, epoch, layer, eval_task, probe_count, steps, units, step_means, sample_index,
+                                    sample_gates, value_count, value_min, value_max, value_sum, value_sum_squares, histogram)
+            SELECT @RunId, after_task, epoch, layer, eval_task, probe_count, steps, units, step_means, sample_index,
+                   sample_gates, value_count, value_min, value_max, value_sum, value_sum_squares, histogram
+            FROM gate_steps
             WHERE run_id = @SourceId
             """,
             """
@@ -322,6 +342,48 @@ internal sealed partial class RunStore
         public double Loss { get; init; }
 
         public double SamplesPerSecond { get; init; }
+    }
+
+    private sealed class GateStepsRow
+    {
+        public long RunId { get; init; }
+
+        public int AfterTask { get; init; }
+
+        public int Epoch { get; init; }
+
+        public int Layer { get; init; }
+
+        public int EvalTask { get; init; }
+
+        public int ProbeCount { get; init; }
+
+        public int Steps { get; init; }
+
+        public int Units { get; init; }
+
+        public string StepMeans { get; init; } = "[]";
+
+        public int SampleIndex { get; init; }
+
+        public byte[] SampleGates { get; init; } = [];
+
+        public long ValueCount { get; init; }
+
+        public double ValueMin { get; init; }
+
+        public double ValueMax { get; init; }
+
+        public double ValueSum { get; init; }
+
+        public double ValueSumSquares { get; init; }
+
+        public string Histogram { get; init; } = "[]";
+
+        public StoredGateSteps ToStored() => new(RunId, new GateStepRow(
+            AfterTask, Epoch, Layer, EvalTask, ProbeCount, Steps, Units,
+            JsonSerializer.Deserialize(StepMeans, StorageJsonContext.Default.DoubleArray) ?? [], SampleIndex, GateStepCodec.DecodeHalves(SampleGates),
+            new GateSpread(ValueCount, ValueMin, ValueMax, ValueSum, ValueSumSquares, JsonSerializer.Deserialize(Histogram, StorageJsonContext.Default.Int64Array) ?? [])));
     }
 
     private sealed class GateRow

@@ -28,7 +28,7 @@ public sealed record SweepCopyResult(string Sweep, long TargetSweepId, int Copie
 public static class StoreCopier
 {
     /// <summary>Tables keyed by run, copied with <c>run_id</c> mapped to the target's run id.</summary>
-    internal static readonly string[] RunTables = ["run_attempts", "evaluations", "training_curves", "gate_telemetry", "checkpoints", "run_summaries"];
+    internal static readonly string[] RunTables = ["run_attempts", "evaluations", "training_curves", "gate_telemetry", "gate_steps", "checkpoints", "run_summaries"];
 
     private const int RowsPerStatement = 400;
 

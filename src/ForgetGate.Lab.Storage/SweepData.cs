@@ -1,3 +1,5 @@
+using ForgetGate.Lab.Core.Runs;
+
 namespace ForgetGate.Lab.Storage;
 
 /// <summary>A sweep's identity.</summary>
@@ -20,7 +22,10 @@ public sealed record StoredGate(long RunId, int AfterTask, int Layer, int EvalTa
 /// <summary>A training-curve point of a run.</summary>
 public sealed record StoredLoss(long RunId, int Task, int Epoch, int Step, double Loss, double SamplesPerSecond);
 
+/// <summary>Gates through time of a run (one layer, one probe batch, after one task or epoch).</summary>
+public sealed record StoredGateSteps(long RunId, GateStepRow Row);
+
 /// <summary>Everything stored for one sweep.</summary>
 public sealed record SweepData(
     SweepInfo Sweep, IReadOnlyList<StoredRun> Runs, IReadOnlyList<StoredEvaluation> Evaluations, IReadOnlyList<StoredSummary> Summaries,
-    IReadOnlyList<StoredGate> Gates, IReadOnlyList<StoredLoss> Losses);
+    IReadOnlyList<StoredGate> Gates, IReadOnlyList<StoredLoss> Losses, IReadOnlyList<StoredGateSteps> GateSteps);

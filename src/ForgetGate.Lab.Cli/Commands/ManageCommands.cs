@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Globalization;
 using ForgetGate.Lab.Cli.Errors;
 using ForgetGate.Lab.Reporting;
+using ForgetGate.Lab.Reporting.TensorBoard;
 using ForgetGate.Lab.Storage;
 
 namespace ForgetGate.Lab.Cli.Commands;
@@ -57,21 +58,34 @@ internal static class ManageCommands
     public static Command Export()
     {
         var sweep = new Argument<string>("SWEEP") { Description = "Sweep id or name." };
-        var format = new Option<string>("--format") { Description = "Output format (csv).", DefaultValueFactory = _ => "csv" };
-        var output = new Option<string?>("--out") { Description = "Folder for runs.csv and evaluations.csv (default: the current folder)." };
+        var format = new Option<string>("--format") { Description = "Output format: csv, or tensorboard (one folder of event files per run).", DefaultValueFactory = _ => "csv" };
+        var output = new Option<string?>("--out") { Description = "Folder for runs.csv and evaluations.csv, or the TensorBoard log folder (default: the current folder)." };
         var db = CliDatabase.CreateOption();
-        var command = new Command("export", "Write a sweep's runs and every evaluation row (long format) as CSV.\nExample: forgetgate export quick --format csv --out /tmp/quick") { sweep, format, output, db };
+        var command = new Command("export", "Write a sweep's runs and every evaluation row (long format) as CSV, or every run as TensorBoard event files.\nExample: forgetgate export quick --format csv --out /tmp/quick   |   forgetgate export quick --format tensorboard --out runs/quick && tensorboard --logdir runs/quick") { sweep, format, output, db };
         command.SetAction(async (parse, ct) =>
         {
-            if (!string.Equals(parse.GetValue(format), "csv", StringComparison.OrdinalIgnoreCase))
+            string kind = parse.GetValue(format)!.ToLowerInvariant();
+            if (kind is not ("csv" or "tensorboard"))
             {
-                throw new CliException(ExitCodes.BadInput, $"--format '{parse.GetValue(format)}' is not supported; expected csv.");
+                throw new CliException(ExitCodes.BadInput, $"--format '{parse.GetValue(format)}' is not supported; expected csv or tensorboard.");
             }
 
             var data = await LoadAsync(parse.GetValue(db), parse.GetValue(sweep)!, ct).ConfigureAwait(false);
 
             string folder = parse.GetValue(output) ?? Directory.GetCurrentDirectory();
             Directory.CreateDirectory(folder);
+            if (kind == "tensorboard")
+            {
+                var runs = TensorBoardExport.Write(ReportCommand.ToModel(data, DateTimeOffset.UtcNow), folder);
+                foreach (string run in runs)
+                {
+                    Console.WriteLine(run);
+                }
+
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{runs.Count} run folder(s); view them with: tensorboard --logdir {folder}"));
+                return ExitCodes.Success;
+            }
+
             var files = ReportWriter.Render(ReportCommand.ToModel(data, DateTimeOffset.UtcNow));
             foreach (var name in s_exported)
             {

@@ -57,6 +57,7 @@ internal static class ReportCommand
         var evaluations = data.Evaluations.ToLookup(e => e.RunId);
         var gates = data.Gates.ToLookup(g => g.RunId);
         var losses = data.Losses.ToLookup(l => l.RunId);
+        var gateSteps = data.GateSteps.ToLookup(g => g.RunId, g => g.Row);
         // Intransigence pairs each run with the cumulative run of the same point: same config but for strategy.*.
         string scoreMetric = regression ? "score" : "accuracy";
         var cumulative = data.Runs.Where(r => r.Status == "succeeded" && flat[r.Id].GetValueOrDefault("strategy.kind") == "cumulative")
@@ -81,7 +82,9 @@ internal static class ReportCommand
                 [.. summary.Select(s => new SummaryMetric(s.Metric, s.Convention, s.Value))],
                 [.. gates[r.Id].Select(g => new GateHistogram(g.AfterTask, g.Layer, g.EvalTask, g.Mean, g.FracGt09, g.FracLt01, g.Histogram))],
                 [.. losses[r.Id].Select(l => new LossPoint(l.Task, l.Epoch, l.Step, l.Loss))],
-                r.ReusedFrom);
+                r.ReusedFrom,
+                [.. gateSteps[r.Id]],
+                DateTimeOffset.TryParse(r.StartedAt, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var started) ? started : null);
         }).ToList();
         return new SweepReport(
             data.Sweep.Name, data.Sweep.SpecHash, generatedAt, regression,

@@ -115,6 +115,8 @@ internal static class ReproduceCommand
 
         public Task WriteGateTelemetryAsync(IReadOnlyList<GateTelemetryRow> rows, CancellationToken cancellationToken) => Task.CompletedTask;
 
+        public Task WriteGateStepsAsync(IReadOnlyList<GateStepRow> rows, CancellationToken cancellationToken) => Task.CompletedTask;
+
         public Task RecordCheckpointAsync(CheckpointRecord checkpoint, CancellationToken cancellationToken) => Task.CompletedTask;
 
         public Task RecordDatasetFingerprintAsync(string fingerprint, CancellationToken cancellationToken) => Task.CompletedTask;

@@ -30,6 +30,11 @@ internal static class SpecCommand
                 Console.WriteLine($"  {p.ConfigHash[..12]}  {string.Join("  ", p.Factors.Select(f => $"{f.Key}={f.Value}"))}");
             }
 
+            foreach (var note in s.Points.SelectMany(p => StrategyNotes.For(p.Config)).Distinct(StringComparer.Ordinal))
+            {
+                Console.WriteLine("note: " + note);
+            }
+
             return 0;
         });
         spec.Subcommands.Add(fields);

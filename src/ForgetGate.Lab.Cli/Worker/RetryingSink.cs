@@ -26,6 +26,9 @@ internal sealed class RetryingSink(IRunSink inner, long runId, TimeSpan budget, 
     public Task WriteGateTelemetryAsync(IReadOnlyList<GateTelemetryRow> rows, CancellationToken cancellationToken) =>
         RetryAsync(ct => inner.WriteGateTelemetryAsync(rows, ct), cancellationToken);
 
+    public Task WriteGateStepsAsync(IReadOnlyList<GateStepRow> rows, CancellationToken cancellationToken) =>
+        RetryAsync(ct => inner.WriteGateStepsAsync(rows, ct), cancellationToken);
+
     public Task RecordCheckpointAsync(CheckpointRecord checkpoint, CancellationToken cancellationToken) =>
         RetryAsync(ct => inner.RecordCheckpointAsync(checkpoint, ct), cancellationToken);
 

@@ -13,6 +13,8 @@ internal sealed class TrackingSink(IRunSink inner) : IRunSink
 
     public Task WriteGateTelemetryAsync(IReadOnlyList<GateTelemetryRow> rows, CancellationToken cancellationToken) => inner.WriteGateTelemetryAsync(rows, cancellationToken);
 
+    public Task WriteGateStepsAsync(IReadOnlyList<GateStepRow> rows, CancellationToken cancellationToken) => inner.WriteGateStepsAsync(rows, cancellationToken);
+
     public Task RecordCheckpointAsync(CheckpointRecord checkpoint, CancellationToken cancellationToken) => inner.RecordCheckpointAsync(checkpoint, cancellationToken);
 
     public Task RecordDatasetFingerprintAsync(string fingerprint, CancellationToken cancellationToken) => inner.RecordDatasetFingerprintAsync(fingerprint, cancellationToken);

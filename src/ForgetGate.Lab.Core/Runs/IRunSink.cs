@@ -16,6 +16,9 @@ public interface IRunSink
     /// <summary>Upserts gate telemetry rows keyed (run, after_task, layer, eval_task).</summary>
     Task WriteGateTelemetryAsync(IReadOnlyList<GateTelemetryRow> rows, CancellationToken cancellationToken);
 
+    /// <summary>Upserts gates-through-time rows keyed (run, after_task, epoch, layer, eval_task).</summary>
+    Task WriteGateStepsAsync(IReadOnlyList<GateStepRow> rows, CancellationToken cancellationToken);
+
     /// <summary>Records a checkpoint file (already written and flushed) that a later attempt resumes from.</summary>
     Task RecordCheckpointAsync(CheckpointRecord checkpoint, CancellationToken cancellationToken);
 

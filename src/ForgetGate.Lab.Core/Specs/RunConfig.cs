@@ -20,7 +20,10 @@ public sealed record OptimizerConfig(string Kind, double Lr, double Beta1, doubl
 public sealed record TrainingConfig(int EpochsPerTask, int BatchSize, OptimizerConfig Optimizer, double ClipNorm, bool EvalEveryEpoch, int CheckpointEveryBatches);
 
 /// <summary>The continual-learning strategy of a run.</summary>
-public sealed record StrategyConfig(string Kind, int BufferSize, double ReplayFraction, double Lambda, double Gamma, int FisherSamples);
+public sealed record StrategyConfig(
+    string Kind, int BufferSize, double ReplayFraction, double Lambda, double Gamma, int FisherSamples,
+    double LwfAlpha, double LwfTemperature, double SiC, double SiXi, double MasLambda, int MemoryPerTask, int AgemReferenceBatch,
+    double GemMargin, double DerppAlpha, double DerppBeta);
 
 /// <summary>
 /// A fully resolved run configuration: every applicable field with its default filled in. Its canonical JSON
@@ -59,7 +62,10 @@ public sealed record RunConfig(string Name, long Seed, ScenarioConfig Scenario, 
                 new OptimizerConfig(S("training.optimizer.kind"), D("training.optimizer.lr"), D("training.optimizer.beta1"), D("training.optimizer.beta2"),
                     D("training.optimizer.eps"), D("training.optimizer.weight_decay"), D("training.optimizer.momentum"), B("training.optimizer.nesterov")),
                 D("training.clip_norm"), B("training.eval_every_epoch"), I("training.checkpoint_every_batches")),
-            new StrategyConfig(S("strategy.kind"), I("strategy.buffer_size"), D("strategy.replay_fraction"), D("strategy.lambda"), D("strategy.gamma"), I("strategy.fisher_samples")))
+            new StrategyConfig(
+                S("strategy.kind"), I("strategy.buffer_size"), D("strategy.replay_fraction"), D("strategy.lambda"), D("strategy.gamma"), I("strategy.fisher_samples"),
+                D("strategy.lwf_alpha"), D("strategy.lwf_temperature"), D("strategy.si_c"), D("strategy.si_xi"), D("strategy.mas_lambda"),
+                I("strategy.memory_per_task"), I("strategy.agem_reference_batch"), D("strategy.gem_margin"), D("strategy.derpp_alpha"), D("strategy.derpp_beta")))
         {
             Values = v,
         };

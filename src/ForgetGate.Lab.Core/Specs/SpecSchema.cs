@@ -53,12 +53,22 @@ public static class SpecSchema
         new("training.eval_every_epoch", SpecFieldType.Boolean, true, "Evaluate every task after every epoch (else after each task only).") { },
         new("training.checkpoint_every_batches", SpecFieldType.Whole, 0L, "Checkpoint every N batches as well as after each task; 0: after tasks only.") { Min = 0, Max = 1_000_000 },
 
-        new("strategy.kind", SpecFieldType.Choice, "naive", "Continual-learning strategy (DESIGN.md §7).") { Choices = ["naive", "cumulative", "replay", "ewc"] },
-        new("strategy.buffer_size", SpecFieldType.Whole, 500L, "replay: reservoir capacity K (samples).") { Min = 1, Max = 10_000_000, WhenPath = "strategy.kind", WhenValues = ["replay"] },
+        new("strategy.kind", SpecFieldType.Choice, "naive", "Continual-learning strategy (DESIGN.md §7).") { Choices = ["naive", "cumulative", "replay", "ewc", "lwf", "si", "mas", "agem", "gem", "derpp"] },
+        new("strategy.buffer_size", SpecFieldType.Whole, 500L, "replay, derpp: reservoir capacity K (samples); derpp's 500 is Mammoth's models/config/derpp.yaml.") { Min = 1, Max = 10_000_000, WhenPath = "strategy.kind", WhenValues = ["replay", "derpp"] },
         new("strategy.replay_fraction", SpecFieldType.Real, 0.5, "replay: share of each batch drawn from the buffer.") { Min = 0, Max = 1, MinExclusive = true, MaxExclusive = true, WhenPath = "strategy.kind", WhenValues = ["replay"] },
         new("strategy.lambda", SpecFieldType.Real, 100.0, "ewc: penalty strength λ.") { Min = 0, Max = 1e12, WhenPath = "strategy.kind", WhenValues = ["ewc"] },
         new("strategy.gamma", SpecFieldType.Real, 1.0, "ewc: decay of the accumulated Fisher (online EWC).") { Min = 0, Max = 1, WhenPath = "strategy.kind", WhenValues = ["ewc"] },
         new("strategy.fisher_samples", SpecFieldType.Whole, 200L, "ewc: samples for the diagonal Fisher.") { Min = 1, Max = 1_000_000, WhenPath = "strategy.kind", WhenValues = ["ewc"] },
+        new("strategy.lwf_alpha", SpecFieldType.Real, 1.0, "lwf: distillation weight α (Li & Hoiem 2017's λ_o = 1).") { Min = 0, Max = 1e6, WhenPath = "strategy.kind", WhenValues = ["lwf"] },
+        new("strategy.lwf_temperature", SpecFieldType.Real, 2.0, "lwf: softmax temperature τ (Li & Hoiem 2017's T = 2); unused for regression, which distils by MSE.") { Min = 0, Max = 1e3, MinExclusive = true, WhenPath = "strategy.kind", WhenValues = ["lwf"] },
+        new("strategy.si_c", SpecFieldType.Real, 0.1, "si: penalty strength c (Zenke et al. 2017, permuted MNIST; Mammoth's models/config/si.yaml).") { Min = 0, Max = 1e9, WhenPath = "strategy.kind", WhenValues = ["si"] },
+        new("strategy.si_xi", SpecFieldType.Real, 0.1, "si: damping ξ in Ω += ω/((θ − θ*)² + ξ) (Mammoth's models/config/si.yaml, perm-mnist).") { Min = 0, Max = 1e6, MinExclusive = true, WhenPath = "strategy.kind", WhenValues = ["si"] },
+        new("strategy.mas_lambda", SpecFieldType.Real, 1.0, "mas: penalty strength λ (Aljundi et al. 2018; Avalanche's MAS default lambda_reg = 1).") { Min = 0, Max = 1e9, WhenPath = "strategy.kind", WhenValues = ["mas"] },
+        new("strategy.memory_per_task", SpecFieldType.Whole, 256L, "agem, gem: episodic memory per finished task, in samples (GEM's code: n_memories = 256; the A-GEM paper stores 250).") { Min = 1, Max = 1_000_000, WhenPath = "strategy.kind", WhenValues = ["agem", "gem"] },
+        new("strategy.agem_reference_batch", SpecFieldType.Whole, 256L, "agem: memory samples drawn for g_ref each step (Chaudhry et al. 2019: 256).") { Min = 1, Max = 65536, WhenPath = "strategy.kind", WhenValues = ["agem"] },
+        new("strategy.gem_margin", SpecFieldType.Real, 0.5, "gem: margin of the dual QP, v ≥ margin (GEM's code: memory_strength = 0.5).") { Min = 0, Max = 1e6, WhenPath = "strategy.kind", WhenValues = ["gem"] },
+        new("strategy.derpp_alpha", SpecFieldType.Real, 0.3, "derpp: weight α of the stored-output MSE (Mammoth's models/config/derpp.yaml, buffer 500).") { Min = 0, Max = 1e6, WhenPath = "strategy.kind", WhenValues = ["derpp"] },
+        new("strategy.derpp_beta", SpecFieldType.Real, 0.5, "derpp: weight β of the buffer's task loss (Mammoth's models/config/derpp.yaml, buffer 500).") { Min = 0, Max = 1e6, WhenPath = "strategy.kind", WhenValues = ["derpp"] },
     ];
 
     private static readonly Dictionary<string, SpecField> s_byPath = Fields.ToDictionary(f => f.Path, StringComparer.Ordinal);

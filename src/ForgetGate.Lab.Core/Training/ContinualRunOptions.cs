@@ -20,7 +20,17 @@ public sealed record StrategyOptions(
     double ReplayFraction = 0.5,
     double EwcLambda = 100,
     double EwcGamma = 1.0,
-    int FisherSamples = 200);
+    int FisherSamples = 200,
+    double LwfAlpha = 1.0,
+    double LwfTemperature = 2.0,
+    double SiC = 0.1,
+    double SiXi = 0.1,
+    double MasLambda = 1.0,
+    int MemoryPerTask = 256,
+    int AgemReferenceBatch = 256,
+    double GemMargin = 0.5,
+    double DerppAlpha = 0.3,
+    double DerppBeta = 0.5);
 
 /// <summary>Everything the run loop needs besides the task sequence, already validated by the spec layer.</summary>
 public sealed record ContinualRunOptions(

@@ -17,7 +17,7 @@ namespace ForgetGate.Lab.Core.Training;
 /// the position (task, epoch, batch), and accumulated state (weights, optimizer, strategy) is checkpointed,
 /// so a run resumed from any checkpoint produces the same numbers as the run that never stopped.
 /// </summary>
-public sealed class ContinualRunner : IDisposable
+public sealed partial class ContinualRunner : IDisposable
 {
     private readonly ContinualRunOptions _options;
     private readonly ITaskSource _data;
@@ -29,6 +29,7 @@ public sealed class ContinualRunner : IDisposable
     private readonly Rng _root;
     private readonly Rng _dataRng;
     private readonly Rng _strategyRng;
+    private readonly StrategyModel _strategyModel;
 
     // Pooled batch buffers: sized once for the largest batch.
     private readonly float[] _x;
@@ -65,7 +66,9 @@ public sealed class ContinualRunner : IDisposable
         _optimizer = CreateOptimizer(options.Optimizer, _model.Parameters);
         _strategy = ContinualStrategy.Create(options.Strategy, _model.Parameters);
 
-        int maxBatch = Math.Max(options.BatchSize, options.EvaluationBatchSize);
+        int maxBatch = Math.Max(
+            Math.Max(options.BatchSize + _strategy.ExtraRows(options.BatchSize), options.EvaluationBatchSize),
+            _strategy.ModelRows(options.BatchSize));
         int sample = data.Steps * data.InputSize;
         _x = new float[maxBatch * sample];
         _labels = new int[maxBatch];
@@ -73,6 +76,7 @@ public sealed class ContinualRunner : IDisposable
         _output = new float[maxBatch * data.Outputs];
         _dOutput = new float[maxBatch * data.Outputs];
         _indices = new int[maxBatch];
+        _strategyModel = new StrategyModel(this);
         _scores = new double[data.TaskCount + 1, data.TaskCount];
         for (int i = 0; i <= data.TaskCount; i++)
         {
@@ -114,6 +118,11 @@ public sealed class ContinualRunner : IDisposable
             var trainClock = new Stopwatch();
             long taskSamples = 0;
             int firstEpoch = task == start.Task ? start.Epoch : 0;
+            if (task != start.Task || (start.Epoch == 0 && start.Batch == 0))
+            {
+                _strategy.BeforeTask(task, _strategyModel);
+            }
+
             for (int epoch = firstEpoch; epoch < epochs; epoch++)
             {
                 int firstBatch = task == start.Task && epoch == start.Epoch ? start.Batch : 0;
@@ -127,7 +136,7 @@ public sealed class ContinualRunner : IDisposable
                 }
             }
 
-            _strategy.AfterTask(task, _data, _strategyRng, new SquaredGradients(this));
+            _strategy.AfterTask(task, _strategyRng, _strategyModel);
             await WriteGateTelemetryAsync(task + 1, cancellationToken).ConfigureAwait(false);
             // Training only: evaluations and telemetry are timed by the wall clock, not here.
             LastSamplesPerSecond = taskSamples / Math.Max(trainClock.Elapsed.TotalSeconds, 1e-9);
@@ -137,7 +146,7 @@ public sealed class ContinualRunner : IDisposable
             }
         }
 
-        return new RunOutcome(total.Elapsed, LastSamplesPerSecond, (double[,])_scores.Clone());
+        return new RunOutcome(total.Elapsed, LastSamplesPerSecond, (double[,])_scores.Clone()) { Strategy = _strategy.Figures };
     }
 
     private async Task<long> TrainEpochAsync(int task, int epoch, int firstBatch, string? checkpointDirectory, CancellationToken cancellationToken)
@@ -170,8 +179,10 @@ public sealed class ContinualRunner : IDisposable
             }
 
             _strategy.ExtendBatch(task, epoch, b, _options.BatchSize, _strategyRng, _batch);
-            lastLoss = TrainStep(_batch);
-            _strategy.AfterBatch(task, epoch, b, System.Runtime.InteropServices.CollectionsMarshal.AsSpan(_batch)[..count], _strategyRng);
+            lastLoss = TrainStep(task, epoch, b, _batch, count);
+            _strategy.AfterBatch(
+                task, epoch, b, System.Runtime.InteropServices.CollectionsMarshal.AsSpan(_batch)[..count],
+                _output.AsSpan(0, count * _data.Outputs), _strategyRng);
             samples += _batch.Count;
             _curve.Add(new TrainingCurveRow(task + 1, epoch + 1, b, lastLoss, samples / Math.Max(clock.Elapsed.TotalSeconds, 1e-9)));
 
@@ -200,9 +211,10 @@ public sealed class ContinualRunner : IDisposable
         return samples;
     }
 
-    /// <summary>One optimizer step on a batch; returns the mean data loss (without penalty).</summary>
-    private double TrainStep(List<SampleRef> batch)
+    /// <summary>One optimizer step on a batch whose first <paramref name="current"/> rows are the epoch's; returns the data loss (without penalty).</summary>
+    private double TrainStep(int task, int epoch, int batchIndex, List<SampleRef> batch, int current)
     {
+        _strategy.BeforeStep(task, epoch, batchIndex, _strategyRng, _strategyModel);
         int n = batch.Count;
         int outputs = _data.Outputs;
         FillBatch(batch, DataSplit.Train);
@@ -210,9 +222,10 @@ public sealed class ContinualRunner : IDisposable
         var dOutput = _dOutput.AsSpan(0, n * outputs);
         var x = _x.AsSpan(0, n * _data.Steps * _data.InputSize);
         _model.Forward(x, n, _data.Steps, output, training: true);
-        double loss = ComputeLoss(batch, output, dOutput);
+        dOutput.Clear();
+        double loss = _strategy.Loss(task, batch, current, output, dOutput, _strategyModel);
         _model.Backward(dOutput);
-        _strategy.AddPenaltyGradients(_model.Parameters);
+        _strategy.AdjustGradients(_model.Parameters);
         if (_options.ClipNorm is double clip)
         {
             GradientClipping.ClipGlobalNorm(_model.Parameters, (float)clip);
@@ -223,25 +236,36 @@ public sealed class ContinualRunner : IDisposable
     }
 
     /// <summary>Mean loss over the batch and its gradient; task-incremental heads restrict each task's softmax to its classes.</summary>
-    private double ComputeLoss(List<SampleRef> batch, ReadOnlySpan<float> output, Span<float> dOutput)
+    private double ComputeLoss(IReadOnlyList<SampleRef> batch, ReadOnlySpan<float> output, Span<float> dOutput) =>
+        ComputeLoss(batch, 0, batch.Count, output, dOutput, 1f);
+
+    /// <summary>
+    /// Mean loss over rows [from, from + count) of the filled batch times <paramref name="scale"/>; its gradient
+    /// (also times <paramref name="scale"/>) is written over those rows of <paramref name="dOutputAll"/>.
+    /// </summary>
+    private double ComputeLoss(IReadOnlyList<SampleRef> batch, int from, int count, ReadOnlySpan<float> outputAll, Span<float> dOutputAll, float scale)
     {
-        int n = batch.Count;
+        int n = count;
         int outputs = _data.Outputs;
+        var output = outputAll.Slice(from * outputs, n * outputs);
+        var dOutput = dOutputAll.Slice(from * outputs, n * outputs);
         if (_data.IsRegression)
         {
-            return Losses.MeanSquaredError(output, _targets.AsSpan(0, n * outputs), dOutput);
+            double mse = Losses.MeanSquaredError(output, _targets.AsSpan(from * outputs, n * outputs), dOutput);
+            Scale(dOutput, scale);
+            return mse * scale;
         }
 
         double loss = 0;
         int start = 0;
         while (start < n)
         {
-            int task = batch[start].Task;
+            int task = batch[from + start].Task;
             int end = start + 1;
             var allowed = _data.AllowedClasses(task);
             if (!allowed.IsEmpty)
             {
-                while (end < n && batch[end].Task == task)
+                while (end < n && batch[from + end].Task == task)
                 {
                     end++;
                 }
@@ -253,27 +277,38 @@ public sealed class ContinualRunner : IDisposable
 
             int rows = end - start;
             double part = Losses.SoftmaxCrossEntropy(
-                output.Slice(start * outputs, rows * outputs), _labels.AsSpan(start, rows), rows, outputs,
+                output.Slice(start * outputs, rows * outputs), _labels.AsSpan(from + start, rows), rows, outputs,
                 dOutput.Slice(start * outputs, rows * outputs), allowed);
             float weight = rows / (float)n;
             if (rows != n)
             {
-                var slice = dOutput.Slice(start * outputs, rows * outputs);
-                for (int i = 0; i < slice.Length; i++)
-                {
-                    slice[i] *= weight;
-                }
+                Scale(dOutput.Slice(start * outputs, rows * outputs), weight);
             }
 
             loss += part * weight;
             start = end;
         }
 
-        return loss;
+        Scale(dOutput, scale);
+        return loss * scale;
+    }
+
+    private static void Scale(Span<float> values, float scale)
+    {
+        if (scale == 1f)
+        {
+            return;
+        }
+
+        for (int i = 0; i < values.Length; i++)
+        {
+            values[i] *= scale;
+        }
     }
 
     /// <summary>Assembles x and labels/targets for samples that may come from several tasks (runs of one task are filled together).</summary>
-    private void FillBatch(List<SampleRef> batch, DataSplit split)
+    [System.Diagnostics.CodeAnalysis.SuppressMessage("Performance", "CA1859", Justification = "Strategies pass memories and reference batches as arrays and read-only lists.")]
+    private void FillBatch(IReadOnlyList<SampleRef> batch, DataSplit split)
     {
         int sample = _data.Steps * _data.InputSize;
         int outputs = _data.Outputs;
@@ -514,36 +549,11 @@ public sealed class ContinualRunner : IDisposable
 
     /// <inheritdoc />
     public void Dispose() => _model.Dispose();
-
-    /// <summary>Per-sample gradients (batch of one) for the EWC Fisher.</summary>
-    private sealed class SquaredGradients(ContinualRunner runner) : ISquaredGradientSource
-    {
-        public void AccumulateSquaredGradients(IReadOnlyList<SampleRef> samples, float[][] accumulators)
-        {
-            var one = new List<SampleRef>(1) { default };
-            var parameters = runner._model.Parameters;
-            int outputs = runner._data.Outputs;
-            foreach (var s in samples)
-            {
-                one[0] = s;
-                runner.FillBatch(one, DataSplit.Train);
-                var output = runner._output.AsSpan(0, outputs);
-                runner._model.Forward(runner._x.AsSpan(0, runner._data.Steps * runner._data.InputSize), 1, runner._data.Steps, output, training: true);
-                runner.ComputeLoss(one, output, runner._dOutput.AsSpan(0, outputs));
-                runner._model.Backward(runner._dOutput.AsSpan(0, outputs));
-                for (int p = 0; p < parameters.Count; p++)
-                {
-                    var g = parameters[p].Gradient;
-                    var acc = accumulators[p];
-                    for (int i = 0; i < g.Length; i++)
-                    {
-                        acc[i] = MathF.FusedMultiplyAdd(g[i], g[i], acc[i]);
-                    }
-                }
-            }
-        }
-    }
 }
 
 /// <summary>How a run ended: wall time, the last task's training throughput, and R [(T+1) × T] (row 0 untrained).</summary>
-public sealed record RunOutcome(TimeSpan WallTime, double TrainSamplesPerSecond, double[,] Scores);
+public sealed record RunOutcome(TimeSpan WallTime, double TrainSamplesPerSecond, double[,] Scores)
+{
+    /// <summary>What the strategy holds at the end: buffer or memory samples and bytes of state.</summary>
+    public Strategies.StrategyFigures Strategy { get; init; }
+}

@@ -63,7 +63,8 @@ public sealed class SpecRunPlanFactory : IRunPlanFactory
         var options = new ContinualRunOptions(
             config.Model.Variant, config.Model.Hidden, config.Model.Layers, t.EpochsPerTask, t.BatchSize,
             new OptimizerOptions(o.Kind, o.Lr, o.Beta1, o.Beta2, o.Eps, o.WeightDecay, o.Momentum, o.Nesterov),
-            new StrategyOptions(st.Kind, st.BufferSize, st.ReplayFraction, st.Lambda, st.Gamma, st.FisherSamples),
+            new StrategyOptions(st.Kind, st.BufferSize, st.ReplayFraction, st.Lambda, st.Gamma, st.FisherSamples,
+                st.LwfAlpha, st.LwfTemperature, st.SiC, st.SiXi, st.MasLambda, st.MemoryPerTask, st.AgemReferenceBatch, st.GemMargin, st.DerppAlpha, st.DerppBeta),
             seed, t.ClipNorm > 0 ? t.ClipNorm : null, t.EvalEveryEpoch, t.CheckpointEveryBatches,
             Engine: config.Model.Engine);
         return new RunPlan(options, tasks, fingerprint);

@@ -28,7 +28,7 @@ public sealed class ReportModelTests
             Run(4, """{"kind":"naive"}""", seed: 2), // no cumulative run with seed 2: no intransigence
         };
         var evaluations = Matrix(1, 0.80, 0.70).Concat(Matrix(2, 0.85, 0.75)).Concat(Matrix(3, 0.90, 0.95)).Concat(Matrix(4, 0.8, 0.7)).ToList();
-        var data = new SweepData(new SweepInfo(1, "s", "", "h", ""), runs, evaluations, [], [], []);
+        var data = new SweepData(new SweepInfo(1, "s", "", "h", ""), runs, evaluations, [], [], [], []);
 
         var model = ReportCommand.ToModel(data, DateTimeOffset.UnixEpoch);
 

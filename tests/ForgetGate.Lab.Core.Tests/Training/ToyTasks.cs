@@ -103,6 +103,8 @@ internal sealed class MemorySink : IRunSink
 
     public List<GateTelemetryRow> Gates { get; } = [];
 
+    public List<GateStepRow> GateSteps { get; } = [];
+
     public List<CheckpointRecord> Checkpoints { get; } = [];
 
     public int DuplicateEvaluationWrites { get; private set; }
@@ -138,6 +140,12 @@ internal sealed class MemorySink : IRunSink
     public Task WriteGateTelemetryAsync(IReadOnlyList<GateTelemetryRow> rows, CancellationToken cancellationToken)
     {
         Gates.AddRange(rows);
+        return Task.CompletedTask;
+    }
+
+    public Task WriteGateStepsAsync(IReadOnlyList<GateStepRow> rows, CancellationToken cancellationToken)
+    {
+        GateSteps.AddRange(rows);
         return Task.CompletedTask;
     }
 

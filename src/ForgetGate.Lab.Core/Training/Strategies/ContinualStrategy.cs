@@ -29,18 +29,49 @@ internal abstract class ContinualStrategy
     {
     }
 
-    /// <summary>Called after each optimizer step with the current-task samples of that batch.</summary>
-    public virtual void AfterBatch(int task, int epoch, int batch, ReadOnlySpan<SampleRef> current, Rng root)
+    /// <summary>Rows a training batch may hold beyond the batch size (the strategy's extra samples).</summary>
+    public virtual int ExtraRows(int batchSize) => 0;
+
+    /// <summary>Rows the strategy passes to one <see cref="IStrategyModel"/> call at most.</summary>
+    public virtual int ModelRows(int batchSize) => 0;
+
+    /// <summary>Called when a task's training starts from its beginning (never on a resume inside the task).</summary>
+    public virtual void BeforeTask(int task, IStrategyModel model)
     {
     }
 
-    /// <summary>Adds the penalty's gradient to the parameters' gradients and returns the penalty value.</summary>
-    public virtual double AddPenaltyGradients(IReadOnlyList<Parameter> parameters) => 0;
+    /// <summary>Called before each training step's forward pass (reference gradients of A-GEM and GEM).</summary>
+    public virtual void BeforeStep(int task, int epoch, int batch, Rng root, IStrategyModel model)
+    {
+    }
+
+    /// <summary>
+    /// The training loss of a batch whose outputs the model has just computed: writes dL/d(output) into
+    /// <paramref name="dOutput"/> (cleared by the caller) and returns the data loss. The first <paramref name="current"/>
+    /// rows are the epoch's samples. Default: the task loss, mean over every row.
+    /// </summary>
+    public virtual double Loss(int task, IReadOnlyList<SampleRef> batch, int current, ReadOnlySpan<float> output, Span<float> dOutput, IStrategyModel model)
+    {
+        ArgumentNullException.ThrowIfNull(batch);
+        ArgumentNullException.ThrowIfNull(model);
+        return model.TaskLoss(batch, 0, batch.Count, output, dOutput, 1f);
+    }
+
+    /// <summary>Called after each optimizer step with the current-task samples of that batch and their outputs (before the step).</summary>
+    public virtual void AfterBatch(int task, int epoch, int batch, ReadOnlySpan<SampleRef> current, ReadOnlySpan<float> currentOutputs, Rng root)
+    {
+    }
+
+    /// <summary>Changes the gradients after backward and before clipping: adds a penalty's gradient (returning its value) or projects.</summary>
+    public virtual double AdjustGradients(IReadOnlyList<Parameter> parameters) => 0;
 
     /// <summary>Called once a task's training is complete.</summary>
-    public virtual void AfterTask(int task, ITaskSource data, Rng root, ISquaredGradientSource gradients)
+    public virtual void AfterTask(int task, Rng root, IStrategyModel model)
     {
     }
+
+    /// <summary>What the strategy keeps, for the report: samples held (buffer or memory) and bytes of state.</summary>
+    public virtual StrategyFigures Figures => new(0, 0);
 
     /// <summary>Saves accumulated state: float tensors by name plus string metadata.</summary>
     public virtual void Save(IDictionary<string, float[]> tensors, IDictionary<string, string> metadata)
@@ -61,6 +92,9 @@ internal abstract class ContinualStrategy
         }
     }
 
+    /// <summary>Every strategy kind, in documentation order.</summary>
+    public static IReadOnlyList<string> Kinds { get; } = ["naive", "cumulative", "replay", "ewc", "lwf", "si", "mas", "agem", "gem", "derpp"];
+
     public static ContinualStrategy Create(StrategyOptions options, IReadOnlyList<Parameter> parameters)
     {
         ArgumentNullException.ThrowIfNull(options);
@@ -70,10 +104,19 @@ internal abstract class ContinualStrategy
             "cumulative" => new CumulativeStrategy(),
             "replay" => new ReplayStrategy(options.BufferSize, options.ReplayFraction),
             "ewc" => new EwcStrategy(parameters, options.EwcLambda, options.EwcGamma, options.FisherSamples),
-            _ => throw new ArgumentException($"Unknown strategy '{options.Kind}'; expected naive, cumulative, replay or ewc.", nameof(options)),
+            "lwf" => new LwfStrategy(options.LwfAlpha, options.LwfTemperature),
+            "si" => new SiStrategy(parameters, options.SiC, options.SiXi),
+            "mas" => new MasStrategy(parameters, options.MasLambda),
+            "agem" => new AgemStrategy(parameters, options.MemoryPerTask, options.AgemReferenceBatch),
+            "gem" => new GemStrategy(parameters, options.MemoryPerTask, options.GemMargin),
+            "derpp" => new DerppStrategy(options.BufferSize, options.DerppAlpha, options.DerppBeta),
+            _ => throw new ArgumentException($"Unknown strategy '{options.Kind}'; expected one of {string.Join(", ", Kinds)}.", nameof(options)),
         };
     }
 }
+
+/// <summary>What a strategy holds: samples in its buffer or memory (references, plus stored outputs where it keeps them) and bytes of state.</summary>
+public readonly record struct StrategyFigures(long Samples, long Bytes);
 
 /// <summary>Computes Σ over samples of the squared per-sample loss gradient (the empirical diagonal Fisher, unnormalised).</summary>
 internal interface ISquaredGradientSource

@@ -39,7 +39,7 @@ internal sealed class EwcStrategy : ContinualStrategy
 
     public override string Kind => "ewc";
 
-    public override double AddPenaltyGradients(IReadOnlyList<Parameter> parameters)
+    public override double AdjustGradients(IReadOnlyList<Parameter> parameters)
     {
         if (!_active)
         {
@@ -66,9 +66,13 @@ internal sealed class EwcStrategy : ContinualStrategy
         return 0.5 * _lambda * penalty;
     }
 
-    public override void AfterTask(int task, ITaskSource data, Rng root, ISquaredGradientSource gradients)
+    public override StrategyFigures Figures => new(0, 2L * sizeof(float) * _fisher.Sum(f => (long)f.Length));
+
+    public override void AfterTask(int task, Rng root, IStrategyModel model)
     {
-        int n = data.Count(task, DataSplit.Train);
+        ArgumentNullException.ThrowIfNull(model);
+        var gradients = model;
+        int n = model.Data.Count(task, DataSplit.Train);
         var order = new int[n];
         for (int i = 0; i < n; i++)
         {

@@ -46,7 +46,7 @@ internal sealed class ReplayStrategy : ContinualStrategy
         }
     }
 
-    public override void AfterBatch(int task, int epoch, int batch, ReadOnlySpan<SampleRef> current, Rng root)
+    public override void AfterBatch(int task, int epoch, int batch, ReadOnlySpan<SampleRef> current, ReadOnlySpan<float> currentOutputs, Rng root)
     {
         // Each training sample is offered once, in its task's first epoch.
         if (epoch != 0)
@@ -60,6 +60,11 @@ internal sealed class ReplayStrategy : ContinualStrategy
             _buffer.Offer(s, rng);
         }
     }
+
+    public override StrategyFigures Figures => new(_buffer.Count, (long)_buffer.Count * SampleRefBytes);
+
+    /// <summary>A buffer entry is a reference (task, index): two ints, never a copy of the sample.</summary>
+    internal const int SampleRefBytes = 2 * sizeof(int);
 
     public override void Save(IDictionary<string, float[]> tensors, IDictionary<string, string> metadata)
     {

@@ -26,20 +26,25 @@ internal sealed class ReservoirBuffer
 
     public SampleRef this[int i] => _items[i];
 
-    public void Offer(SampleRef sample, Rng rng)
+    /// <summary>Offers a sample; returns the slot it now occupies, or −1 when it was not kept.</summary>
+    public int Offer(SampleRef sample, Rng rng)
     {
+        ArgumentNullException.ThrowIfNull(rng);
         Seen++;
         if (_items.Count < Capacity)
         {
             _items.Add(sample);
-            return;
+            return _items.Count - 1;
         }
 
         long j = (long)(rng.NextDouble() * Seen);
         if (j < Capacity)
         {
             _items[(int)j] = sample;
+            return (int)j;
         }
+
+        return -1;
     }
 
     public void Restore(long seen, IEnumerable<SampleRef> items)
