@@ -51,6 +51,9 @@ public interface IRunStore
     /// <summary>One run's row (null if absent).</summary>
     Task<RunRecord?> GetRunAsync(long runId, CancellationToken cancellationToken);
 
+    /// <summary>A run's recorded checkpoints, oldest position first (the last one holds its final model once it succeeded).</summary>
+    Task<IReadOnlyList<CheckpointRecord>> GetCheckpointsAsync(long runId, CancellationToken cancellationToken);
+
     /// <summary>Sweeps with run counts per status and mean progress.</summary>
     Task<IReadOnlyList<SweepStatus>> GetStatusAsync(CancellationToken cancellationToken);
 

@@ -25,6 +25,19 @@ internal sealed partial class RunStore
         return row?.ToInfo();
     }
 
+    public async Task<IReadOnlyList<CheckpointRecord>> GetCheckpointsAsync(long runId, CancellationToken cancellationToken)
+    {
+        string sql = """
+            SELECT task, epoch, batch, path, sha256
+            FROM checkpoints
+            WHERE run_id = @RunId
+            ORDER BY task, epoch, batch
+            """;
+        var rows = await WithConnectionAsync(connection =>
+            connection.QueryAsync<(long Task, long Epoch, long Batch, string Path, string Sha256)>(new CommandDefinition(sql, new { RunId = runId }, cancellationToken: cancellationToken)), cancellationToken).ConfigureAwait(false);
+        return rows.Select(r => new CheckpointRecord((int)r.Task, (int)r.Epoch, (int)r.Batch, r.Path, r.Sha256)).ToList();
+    }
+
     public Task<bool> RetryAsync(long runId, CancellationToken cancellationToken)
     {
         // Checkpoints are kept: a retried run resumes from its last one, like a rescued run.

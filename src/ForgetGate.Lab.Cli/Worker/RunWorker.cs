@@ -177,7 +177,15 @@ internal sealed class RunWorker : BackgroundService
 #pragma warning restore CA1031
         {
             outcome = "retryable failure";
-            WorkerLog.FailedRetryable(_logger, e, run.RunId, run.Attempt);
+            if (run.Attempt < run.MaxAttempts)
+            {
+                WorkerLog.FailedRetryable(_logger, e, run.RunId, run.Attempt, run.MaxAttempts);
+            }
+            else
+            {
+                WorkerLog.FailedLastAttempt(_logger, e, run.RunId, run.Attempt, run.MaxAttempts);
+            }
+
             string message = string.Create(CultureInfo.InvariantCulture, $"attempt {run.Attempt}: {e.GetType().Name}: {e.Message}");
             await BookkeepAsync(run, outcome, () => _store.FailAsync(run.RunId, run.LeaseToken, message, retryable: true, CancellationToken.None)).ConfigureAwait(false);
         }

@@ -29,8 +29,12 @@ internal static partial class WorkerLog
     [LoggerMessage(8, LogLevel.Error, "Run {RunId} failed (non-retryable): {Message}")]
     public static partial void FailedNonRetryable(ILogger logger, long runId, string message);
 
-    [LoggerMessage(9, LogLevel.Error, "Run {RunId} failed on attempt {Attempt} (will retry while attempts remain)")]
-    public static partial void FailedRetryable(ILogger logger, Exception exception, long runId, int attempt);
+    [LoggerMessage(9, LogLevel.Error, "Run {RunId} failed on attempt {Attempt}/{MaxAttempts}; it will be retried")]
+    public static partial void FailedRetryable(ILogger logger, Exception exception, long runId, int attempt, int maxAttempts);
+
+    // Said apart from FailedRetryable: on the last attempt nothing is retried, and the log must not promise it.
+    [LoggerMessage(21, LogLevel.Error, "Run {RunId} failed on its last attempt ({Attempt}/{MaxAttempts}); it is marked failed ('forgetgate retry {RunId}' queues it again)")]
+    public static partial void FailedLastAttempt(ILogger logger, Exception exception, long runId, int attempt, int maxAttempts);
 
     [LoggerMessage(10, LogLevel.Error, "Store unavailable ({Fault}): {Message} Not claiming; retrying in {DelaySeconds:F1}s")]
     public static partial void StoreUnavailable(ILogger logger, Storage.StoreFault fault, string message, double delaySeconds);

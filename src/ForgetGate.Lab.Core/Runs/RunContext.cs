@@ -4,7 +4,7 @@ namespace ForgetGate.Lab.Core.Runs;
 /// <param name="RunId">The run's id in the store.</param>
 /// <param name="SweepId">The sweep the run belongs to.</param>
 /// <param name="ConfigJson">The fully resolved config (canonical JSON).</param>
-/// <param name="ConfigHash">SHA-256 of <paramref name="ConfigJson"/>, lower-case hex.</param>
+/// <param name="ConfigHash">SHA-256 of <paramref name="ConfigJson"/> without its <c>name</c>, lower-case hex (see <c>RunConfig.Hash</c>).</param>
 /// <param name="Seed">The run's seed.</param>
 /// <param name="Attempt">1 for the first attempt, incremented on every claim.</param>
 /// <param name="ThreadsPerRun">Compute threads this run may use.</param>

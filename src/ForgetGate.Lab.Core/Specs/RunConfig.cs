@@ -27,7 +27,8 @@ public sealed record StrategyConfig(
 
 /// <summary>
 /// A fully resolved run configuration: every applicable field with its default filled in. Its canonical JSON
-/// (sorted keys, invariant numbers, no whitespace) and that JSON's SHA-256 identify the run.
+/// (sorted keys, invariant numbers, no whitespace) is stored with the run; the SHA-256 of that JSON without
+/// <c>name</c> identifies what the run computes, so renaming a spec finds (and reuses) the runs it already has.
 /// </summary>
 public sealed record RunConfig(string Name, long Seed, ScenarioConfig Scenario, ModelConfig Model, TrainingConfig Training, StrategyConfig Strategy)
 {
@@ -37,8 +38,22 @@ public sealed record RunConfig(string Name, long Seed, ScenarioConfig Scenario, 
     /// <summary>Canonical JSON: nested objects, keys sorted by ordinal, numbers invariant and round-trippable.</summary>
     public string CanonicalJson => SpecValues.ToCanonicalJson(Values);
 
-    /// <summary>SHA-256 of <see cref="CanonicalJson"/>, lower-case hex.</summary>
-    public string Hash => Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(CanonicalJson)));
+    /// <summary>
+    /// SHA-256 (lower-case hex) of the canonical JSON of every field but <c>name</c>: the name labels a sweep and
+    /// changes nothing a run computes, so it is left out of the identity that reuse and store copies match on.
+    /// </summary>
+    public string Hash => HashOf(Values);
+
+    /// <summary>The config hash of resolved values (see <see cref="Hash"/>).</summary>
+    public static string HashOf(IReadOnlyDictionary<string, object> values)
+    {
+        ArgumentNullException.ThrowIfNull(values);
+        var computed = values.Where(v => !NotHashed.Contains(v.Key)).ToDictionary(v => v.Key, v => v.Value, StringComparer.Ordinal);
+        return Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(SpecValues.ToCanonicalJson(computed))));
+    }
+
+    /// <summary>Fields stored in the config but not part of its hash (they do not change what a run computes).</summary>
+    public static IReadOnlySet<string> NotHashed { get; } = new HashSet<string>(StringComparer.Ordinal) { "name" };
 
     /// <summary>Builds the typed config from resolved values (already validated against <see cref="SpecSchema"/>).</summary>
     public static RunConfig FromValues(IReadOnlyDictionary<string, object> v)

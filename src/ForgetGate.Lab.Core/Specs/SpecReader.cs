@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
 using YamlDotNet.Core;
@@ -8,11 +9,21 @@ namespace ForgetGate.Lab.Core.Specs;
 /// <summary>One point of a spec's sweep: its resolved config, canonical JSON, hash, and the swept values that name it.</summary>
 public sealed record SpecPoint(RunConfig Config, string CanonicalJson, string ConfigHash, IReadOnlyDictionary<string, string> Factors);
 
-/// <summary>A validated experiment spec and the runs it expands to (duplicates removed).</summary>
-public sealed record ExperimentSpec(string File, string Name, string Description, string Text, string TextHash, int MaxAttempts, int Priority, IReadOnlyList<SpecPoint> Points)
+/// <summary>
+/// A validated experiment spec and the runs it expands to (duplicates removed). <see cref="PointCount"/> is known
+/// without expanding; <see cref="EnumeratePoints"/> streams the points and <see cref="Points"/> holds them all.
+/// </summary>
+public sealed record ExperimentSpec(string File, string Name, string Description, string Text, string TextHash, int MaxAttempts, int Priority, long PointCount, IReadOnlyList<string> SweptPaths)
 {
-    /// <summary>The swept field paths, in the order the spec gives them.</summary>
-    public IReadOnlyList<string> SweptPaths => Points.Count == 0 ? [] : Points[0].Factors.Keys.ToList();
+    private IReadOnlyList<SpecPoint>? _points;
+
+    internal Func<IEnumerable<SpecPoint>> Expand { get; init; } = () => [];
+
+    /// <summary>Every point, in sweep order (expanded on first use).</summary>
+    public IReadOnlyList<SpecPoint> Points => _points ??= Expand().ToList();
+
+    /// <summary>The points one at a time, without holding them all.</summary>
+    public IEnumerable<SpecPoint> EnumeratePoints() => _points ?? Expand();
 }
 
 /// <summary>
@@ -22,8 +33,11 @@ public sealed record ExperimentSpec(string File, string Name, string Description
 /// </summary>
 public static class SpecReader
 {
-    /// <summary>Reads and validates a spec file, applying <c>path=value</c> overrides first.</summary>
-    public static ExperimentSpec ReadFile(string path, IEnumerable<string>? overrides = null)
+    /// <summary>Sweeps larger than this are refused unless the caller lifts the limit (<c>--max-runs</c>).</summary>
+    public const long DefaultMaxRuns = 10_000;
+
+    /// <summary>Reads and validates a spec file, applying <c>path=value</c> overrides first; a sweep of more than <paramref name="maxRuns"/> points is an error.</summary>
+    public static ExperimentSpec ReadFile(string path, IEnumerable<string>? overrides = null, long maxRuns = DefaultMaxRuns)
     {
         ArgumentNullException.ThrowIfNull(path);
         string text;
@@ -36,11 +50,11 @@ public static class SpecReader
             throw new SpecValidationException([new SpecError(path, 0, "(file)", "cannot be read: " + e.Message)]);
         }
 
-        return Parse(text, path, overrides);
+        return Parse(text, path, overrides, maxRuns);
     }
 
     /// <summary>Parses spec text; <paramref name="file"/> names it in errors.</summary>
-    public static ExperimentSpec Parse(string text, string file, IEnumerable<string>? overrides = null)
+    public static ExperimentSpec Parse(string text, string file, IEnumerable<string>? overrides = null, long maxRuns = DefaultMaxRuns)
     {
         ArgumentNullException.ThrowIfNull(text);
         var errors = new List<SpecError>();
@@ -52,15 +66,25 @@ public static class SpecReader
 
         // Structural and override problems are reported together with every value problem.
         var parsedOverrides = ParseOverrides(overrides ?? [], errors);
-        var points = Resolve(file, raw, parsedOverrides, errors);
+        var sweep = ResolveSweep(file, raw, parsedOverrides, errors, maxRuns);
         var queue = ResolveQueueFields(file, raw, parsedOverrides);
         return new ExperimentSpec(
-            file, points[0].Config.Name, queue.Description, text,
-            Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(text))), queue.MaxAttempts, queue.Priority, points);
+            file, sweep.Name, queue.Description, text,
+            Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(text))), queue.MaxAttempts, queue.Priority, sweep.Count, sweep.SweptPaths)
+        {
+            Expand = sweep.Enumerate,
+        };
     }
 
     /// <summary>Validates raw values (after overrides) and expands them into deduplicated sweep points.</summary>
-    internal static IReadOnlyList<SpecPoint> Resolve(string file, IReadOnlyList<(string Path, RawValue Value)> raw, IReadOnlyList<(string Path, RawValue Value)> overrides, IEnumerable<SpecError>? earlier = null)
+    internal static IReadOnlyList<SpecPoint> Resolve(string file, IReadOnlyList<(string Path, RawValue Value)> raw, IReadOnlyList<(string Path, RawValue Value)> overrides, IEnumerable<SpecError>? earlier = null) =>
+        ResolveSweep(file, raw, overrides, earlier, long.MaxValue, checkName: false).Enumerate().ToList();
+
+    /// <summary>
+    /// Validates raw values (after overrides), counts the sweep's distinct points without expanding it, refuses
+    /// more than <paramref name="maxRuns"/>, checks every point's scenario against the dataset, and returns the sweep.
+    /// </summary>
+    internal static Sweep ResolveSweep(string file, IReadOnlyList<(string Path, RawValue Value)> raw, IReadOnlyList<(string Path, RawValue Value)> overrides, IEnumerable<SpecError>? earlier, long maxRuns, bool checkName = true)
     {
         var errors = new List<SpecError>(earlier ?? []);
         var merged = new List<(string Path, RawValue Value, string Source)>();
@@ -110,6 +134,13 @@ public static class SpecReader
             {
                 if (SpecValues.TryConvert(field, item, out var v, out var error))
                 {
+                    // A stored config keeps the name it was queued with, so only specs are held to the rule.
+                    if (checkName && path == "name" && SpecNames.Problem((string)v) is { } unsafeName)
+                    {
+                        errors.Add(new SpecError(source, item.Line > 0 ? item.Line : value.Line, path, unsafeName));
+                        continue;
+                    }
+
                     converted.Add(v);
                 }
                 else
@@ -139,61 +170,39 @@ public static class SpecReader
             throw new SpecValidationException(errors);
         }
 
-        // Cartesian product in the order the spec lists the swept fields.
-        var combinations = new List<Dictionary<string, object>> { new(StringComparer.Ordinal) };
-        foreach (var (path, values) in swept)
-        {
-            combinations = combinations.SelectMany(c => values.Select(v => new Dictionary<string, object>(c, StringComparer.Ordinal) { [path] = v })).ToList();
-        }
+        var sweep = new Sweep(singles, swept);
 
-        var points = new List<SpecPoint>();
-        var seen = new HashSet<string>(StringComparer.Ordinal);
-        var usedSomewhere = new HashSet<string>(StringComparer.Ordinal);
-        foreach (var combination in combinations)
-        {
-            var values = new Dictionary<string, object>(StringComparer.Ordinal);
-            foreach (var field in SpecSchema.Fields)
-            {
-                if (SpecSchema.QueueFields.Contains(field.Path))
-                {
-                    continue;
-                }
-
-                object? v = combination.TryGetValue(field.Path, out var c) ? c : singles.TryGetValue(field.Path, out var s) ? s : field.Default;
-                if (v is not null)
-                {
-                    values[field.Path] = v;
-                }
-            }
-
-            // Drop fields that do not apply to this point (e.g. drift options of a permuted run).
-            foreach (var field in SpecSchema.Fields.Where(f => f.WhenPath is not null))
-            {
-                if (!field.WhenValues.Contains((string)values[field.WhenPath!]))
-                {
-                    values.Remove(field.Path);
-                }
-                else
-                {
-                    usedSomewhere.Add(field.Path);
-                }
-            }
-
-            var config = RunConfig.FromValues(values);
-            string json = config.CanonicalJson;
-            if (seen.Add(json))
-            {
-                var factors = swept.ToDictionary(s => s.Path, s => SpecValues.Format(combination[s.Path]), StringComparer.Ordinal);
-                points.Add(new SpecPoint(config, json, config.Hash, factors));
-            }
-        }
-
+        // Fields set explicitly that apply to no point are a mistake (e.g. strategy.lambda without ewc).
         foreach (var (path, (line, source)) in explicitlySet)
         {
             var field = SpecSchema.Find(path)!;
-            if (field.WhenPath is not null && !usedSomewhere.Contains(path))
+            if (field.WhenPath is not null && !sweep.PossibleValues(field.WhenPath).Any(v => field.WhenValues.Contains((string)v)))
             {
                 errors.Add(new SpecError(source, line, path, $"applies only when {field.WhenPath} is {string.Join(" or ", field.WhenValues)}"));
+            }
+        }
+
+        if (errors.Count == 0 && sweep.Count > maxRuns)
+        {
+            string product = string.Join(" × ", swept.Select(s => string.Create(CultureInfo.InvariantCulture, $"{s.Values.Count} {s.Path}")));
+            errors.Add(new SpecError(file, 0, "sweep", string.Create(CultureInfo.InvariantCulture,
+                $"expands to {sweep.Count:N0} runs ({product}), more than the limit of {maxRuns:N0}; narrow the sweep, or pass --max-runs {sweep.Count} if you mean it")));
+        }
+
+        // Dataset sizes: checked on every distinct scenario the sweep holds (cheap: a product of the scenario fields only).
+        if (errors.Count == 0)
+        {
+            var reported = new HashSet<(string, string)>();
+            foreach (var values in sweep.ScenarioCombinations())
+            {
+                foreach (var (path, message) in DatasetLimits.Check(values))
+                {
+                    if (reported.Add((path, message)))
+                    {
+                        var at = explicitlySet.TryGetValue(path, out var where) ? where : (0, file);
+                        errors.Add(new SpecError(at.Item2, at.Item1, path, message));
+                    }
+                }
             }
         }
 
@@ -202,7 +211,7 @@ public static class SpecReader
             throw new SpecValidationException(errors);
         }
 
-        return points;
+        return sweep;
     }
 
     private static (string Description, int MaxAttempts, int Priority) ResolveQueueFields(string file, IReadOnlyList<(string Path, RawValue Value)> raw, IReadOnlyList<(string Path, RawValue Value)> overrides)

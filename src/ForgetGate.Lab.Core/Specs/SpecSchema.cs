@@ -3,7 +3,7 @@ using ForgetGate.Lab.Numerics.Models;
 
 namespace ForgetGate.Lab.Core.Specs;
 
-/// <summary>Every field an experiment spec may hold (DESIGN.md §4–§7), with defaults and allowed values.</summary>
+/// <summary>Every field an experiment spec may hold, with defaults and allowed values (README's spec reference is generated from it).</summary>
 public static class SpecSchema
 {
     private static readonly string[] s_image = ["permuted", "rotated", "split"];
@@ -11,7 +11,7 @@ public static class SpecSchema
     /// <summary>The fields, in documentation order.</summary>
     public static IReadOnlyList<SpecField> Fields { get; } =
     [
-        new("name", SpecFieldType.Text, null, "Experiment name; sweeps and report folders are named after it.") { Required = true, Sweepable = false },
+        new("name", SpecFieldType.Text, null, "Experiment name; sweeps and report folders (results/<name>) are named after it: a letter or digit, then letters, digits, '.', '_' or '-', at most 64 characters.") { Required = true, Sweepable = false },
         new("description", SpecFieldType.Text, "", "Free text shown in the report.") { Sweepable = false },
         new("seed", SpecFieldType.Whole, 0L, "Seeds every random stream of the run (init, data order, strategy).") { Min = 0, Max = 9007199254740991 },
         new("max_attempts", SpecFieldType.Whole, 3L, "Queue: attempts before a crashing run is marked failed.") { Min = 1, Max = 100, Sweepable = false },
@@ -34,7 +34,7 @@ public static class SpecSchema
         new("scenario.horizon", SpecFieldType.Whole, 1L, "drift: values predicted after the window.") { Min = 1, Max = 256, WhenPath = "scenario.kind", WhenValues = ["drift"] },
         new("scenario.noise", SpecFieldType.Real, 0.05, "drift: std of the observation noise.") { Min = 0, Max = 10, WhenPath = "scenario.kind", WhenValues = ["drift"] },
 
-        new("model.variant", SpecFieldType.Choice, "lstm", "Recurrent cell (DESIGN.md §4).") { Choices = Variants.All.Select(v => v.Name()).ToArray() },
+        new("model.variant", SpecFieldType.Choice, "lstm", "Recurrent cell (equations and init rules: docs/variants.md).") { Choices = Variants.All.Select(v => v.Name()).ToArray() },
         new("model.hidden", SpecFieldType.Whole, 128L, "Hidden units H per layer.") { Min = 1, Max = 4096 },
         new("model.layers", SpecFieldType.Whole, 1L, "Stacked recurrent layers.") { Min = 1, Max = 8 },
         new("model.engine", SpecFieldType.Choice, "managed", "Engine that computes the model (DESIGN.md §11): managed (ours) or torch (libtorch through TorchSharp).") { Choices = ModelEngines.KnownNames.ToArray() },
@@ -53,7 +53,7 @@ public static class SpecSchema
         new("training.eval_every_epoch", SpecFieldType.Boolean, true, "Evaluate every task after every epoch (else after each task only).") { },
         new("training.checkpoint_every_batches", SpecFieldType.Whole, 0L, "Checkpoint every N batches as well as after each task; 0: after tasks only.") { Min = 0, Max = 1_000_000 },
 
-        new("strategy.kind", SpecFieldType.Choice, "naive", "Continual-learning strategy (DESIGN.md §7).") { Choices = ["naive", "cumulative", "replay", "ewc", "lwf", "si", "mas", "agem", "gem", "derpp"] },
+        new("strategy.kind", SpecFieldType.Choice, "naive", "Continual-learning strategy (what each does: docs/strategies.md).") { Choices = ["naive", "cumulative", "replay", "ewc", "lwf", "si", "mas", "agem", "gem", "derpp"] },
         new("strategy.buffer_size", SpecFieldType.Whole, 500L, "replay, derpp: reservoir capacity K (samples); derpp's 500 is Mammoth's models/config/derpp.yaml.") { Min = 1, Max = 10_000_000, WhenPath = "strategy.kind", WhenValues = ["replay", "derpp"] },
         new("strategy.replay_fraction", SpecFieldType.Real, 0.5, "replay: share of each batch drawn from the buffer.") { Min = 0, Max = 1, MinExclusive = true, MaxExclusive = true, WhenPath = "strategy.kind", WhenValues = ["replay"] },
         new("strategy.lambda", SpecFieldType.Real, 100.0, "ewc: penalty strength λ.") { Min = 0, Max = 1e12, WhenPath = "strategy.kind", WhenValues = ["ewc"] },

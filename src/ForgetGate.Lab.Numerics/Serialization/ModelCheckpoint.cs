@@ -6,10 +6,17 @@ namespace ForgetGate.Lab.Numerics.Serialization;
 /// <summary>
 /// Model checkpoints as safetensors files PyTorch can read: tensors named as a PyTorch state_dict of
 /// <c>rnn</c> + <c>head</c>, and <c>__metadata__</c> fields <c>variant</c>, <c>input_size</c>,
-/// <c>hidden</c>, <c>layers</c>, <c>outputs</c>.
+/// <c>hidden</c>, <c>layers</c>, <c>outputs</c>. A run checkpoint (metadata <c>checkpoint</c>) is one too: its
+/// training state sits beside the model under other prefixes (<c>optim.</c>, <c>ewc.</c>, …) and is ignored here.
 /// </summary>
 public static partial class ModelCheckpoint
 {
+    /// <summary>Metadata key whose presence marks a run checkpoint (model plus training state).</summary>
+    public const string RunCheckpointKey = "checkpoint";
+
+    /// <summary>Prefixes of the model's own tensors; in a run checkpoint every other tensor is training state.</summary>
+    public static IReadOnlyList<string> ModelPrefixes { get; } = ["rnn.", "head."];
+
     /// <summary>Metadata keys this class writes and reads; extra metadata may not use them.</summary>
     public static IReadOnlyList<string> ReservedMetadataKeys { get; } = ["variant", "input_size", "hidden", "layers", "outputs", "format"];
 
@@ -156,8 +163,14 @@ public static partial class ModelCheckpoint
             tensors.Add(name, values);
         }
 
+        bool runCheckpoint = md.ContainsKey(RunCheckpointKey);
         foreach (var t in file.Tensors)
         {
+            if (runCheckpoint && !ModelPrefixes.Any(p => t.Name.StartsWith(p, StringComparison.Ordinal)))
+            {
+                continue; // optimizer or strategy state beside the model
+            }
+
             if (!tensors.ContainsKey(t.Name))
             {
                 throw new InvalidDataException($"{src}: unknown tensor '{t.Name}'; a {variant.Name()} model with {config.Layers} layer(s) has: {string.Join(", ", expected.Select(e => e.Name))}.");
@@ -183,13 +196,29 @@ public static partial class ModelCheckpoint
     }
 }
 
-/// <summary>A validated checkpoint: where it came from, its model config, F32 tensors by name, and extra metadata.</summary>
+/// <summary>A validated checkpoint: where it came from, its model config, F32 tensors by name, and extra metadata (in a run checkpoint: position, optimizer and strategy scalars, scores).</summary>
 /// <param name="Source">File path.</param>
 /// <param name="Config">Model config from the metadata.</param>
 /// <param name="Tensors">Every expected tensor (validated name, shape, finite).</param>
 /// <param name="ExtraMetadata">Metadata other than the config fields.</param>
 public sealed record CheckpointData(string Source, RecurrentModelConfig Config, IReadOnlyDictionary<string, float[]> Tensors, IReadOnlyDictionary<string, string> ExtraMetadata)
 {
+    /// <summary>The model alone as a file: its tensors in state_dict order with their shapes, the config metadata and <paramref name="metadata"/>.</summary>
+    public SafetensorsFile ToModelFile(IReadOnlyDictionary<string, string>? metadata = null)
+    {
+        var all = ModelCheckpoint.ConfigMetadata(Config);
+        foreach (var (key, value) in metadata ?? new Dictionary<string, string>())
+        {
+            if (!all.TryAdd(key, value))
+            {
+                throw new ArgumentException($"Metadata key '{key}' is reserved for the model config.", nameof(metadata));
+            }
+        }
+
+        var tensors = ModelCheckpoint.ExpectedTensors(Config).Select(t => SafetensorsTensor.FromFloat32(t.Name, t.Shape, Tensors[t.Name]));
+        return new SafetensorsFile(tensors, all);
+    }
+
     /// <summary>Copies the tensors into parameters of the same names and lengths (all checked before any copy).</summary>
     public void CopyTo(IReadOnlyList<Parameter> parameters)
     {
