@@ -18,6 +18,12 @@ internal static class CliApp
         Recursive = true,
     };
 
+    /// <summary>
+    /// How long a command may take to stop after Ctrl-C before the process ends anyway with 130: longer than
+    /// <c>run</c>'s 20-second worker shutdown budget, so running runs are checkpointed and released first.
+    /// </summary>
+    private static readonly TimeSpan TerminationGrace = TimeSpan.FromSeconds(25);
+
     public static RootCommand CreateRoot()
     {
         // Engines beyond managed live in their own projects; registering does not load their native libraries (a
@@ -46,7 +52,7 @@ internal static class CliApp
     }
 
     /// <summary>Parses and runs <paramref name="args"/>; every error ends here as one sentence and an exit code from <see cref="ExitCodes"/>.</summary>
-    public static int Invoke(string[] args)
+    public static async Task<int> InvokeAsync(string[] args)
     {
         var parse = CreateRoot().Parse(args);
         string command = CommandPath(parse);
@@ -64,8 +70,15 @@ internal static class CliApp
 
         try
         {
-            // The default handler would print the exception with its stack trace and exit 1.
-            return parse.Invoke(new InvocationConfiguration { EnableDefaultExceptionHandler = false });
+            // The default handler would print the exception with its stack trace and exit 1. On Ctrl-C/SIGTERM the
+            // token every command receives is cancelled; a command that stops with OperationCanceledException ends
+            // as 130 below. The worker's generic host handles its own signals (a stop is its normal end).
+            var configuration = new InvocationConfiguration
+            {
+                EnableDefaultExceptionHandler = false,
+                ProcessTerminationTimeout = parse.CommandResult.Command.Name == WorkerCommand.Name ? null : TerminationGrace,
+            };
+            return await parse.InvokeAsync(configuration).ConfigureAwait(false);
         }
 #pragma warning disable CA1031 // The process's last line: every exception becomes a sentence and an exit code.
         catch (Exception e)

@@ -2,5 +2,5 @@ namespace ForgetGate.Lab.Cli;
 
 internal static class Program
 {
-    private static int Main(string[] args) => CliApp.Invoke(args);
+    private static Task<int> Main(string[] args) => CliApp.InvokeAsync(args);
 }

@@ -138,6 +138,7 @@ public static class ReportWriter
 
         sb.Append("</table><p>Mean ± 95% confidence interval over seeds (Student's t with n−1 degrees of freedom); the best value per column is bold.")
           .Append(r.IsRegression ? " " + E(RegressionNote) : "").Append("</p>");
+        StrategyStateHtml(sb, a);
         Section(sb, "Accuracy matrices", figures, "heatmap-");
         Section(sb, "Forgetting curves (mean, band = min–max over seeds)", figures, "curves-");
         Section(sb, "Variant comparison", figures, "compare-");
@@ -163,6 +164,45 @@ public static class ReportWriter
         sb.Append("</body></html>\n");
         return sb.ToString();
     }
+
+    private const string StrategyStateNote =
+        "What each strategy keeps at the end of a run (mean over seeds): samples in its buffer or episodic memory and their bytes " +
+        "(8-byte references to the dataset plus stored outputs, never copies of samples), all state it checkpoints " +
+        "(snapshots, importances, running sums, gradient work vectors), and the share of steps whose gradient A-GEM/GEM projected.";
+
+    /// <summary>Per group: mean memory samples, memory bytes, state bytes and projected share, for groups whose runs report them.</summary>
+    private static List<(string Group, double Samples, double Memory, double State, double Projected)> StrategyState(ReportAnalysis a)
+    {
+        double Mean(ReportAnalysis.Group g, string name) =>
+            MeanOf(g.Runs.Select(r => r.Summary.FirstOrDefault(s => s.Name == name)?.Value ?? double.NaN));
+        return a.Groups.Where(g => g.Runs.Any(r => r.Summary.Any(s => s.Name == "strategy_state_bytes")))
+            .Select(g => (g.Name, Mean(g, "strategy_memory_samples"), Mean(g, "strategy_memory_bytes"), Mean(g, "strategy_state_bytes"), Mean(g, "strategy_projected_fraction")))
+            .ToList();
+    }
+
+    private static void StrategyStateHtml(StringBuilder sb, ReportAnalysis a)
+    {
+        var state = StrategyState(a);
+        if (state.Count == 0)
+        {
+            return;
+        }
+
+        sb.Append("<h2>Strategy state</h2><table><tr><th>").Append(E(a.Report.GroupBy)).Append("</th><th>memory samples</th><th>memory</th><th>all state</th><th>projected steps</th></tr>");
+        foreach (var (group, samples, memory, all, projected) in state)
+        {
+            sb.Append(s_inv, $"<tr><td>{E(group)}</td><td>{F(samples, "F0")}</td><td>{Bytes(memory)}</td><td>{Bytes(all)}</td><td>{Percent(projected)}</td></tr>");
+        }
+
+        sb.Append("</table><p>").Append(E(StrategyStateNote)).Append("</p>");
+    }
+
+    private static string Bytes(double bytes) => !double.IsFinite(bytes) ? "–"
+        : bytes >= 1 << 20 ? (bytes / (1 << 20)).ToString("F2", s_inv) + " MiB"
+        : bytes >= 1 << 10 ? (bytes / (1 << 10)).ToString("F1", s_inv) + " KiB"
+        : bytes.ToString("F0", s_inv) + " B";
+
+    private static string Percent(double share) => double.IsFinite(share) ? (100 * share).ToString("F1", s_inv) + "%" : "–";
 
     private static void Section(StringBuilder sb, string title, List<(string Name, string Svg)> figures, string prefix)
     {
@@ -195,7 +235,20 @@ public static class ReportWriter
         }
 
         sb.Append("\nMean ± 95% CI over seeds (t-distribution). Forgetting: Chaudhry et al. 2018 (final row excluded from the max); BWT divides by T−1.")
-          .Append(r.IsRegression ? " " + RegressionNote : "").Append("\n\n## Figures\n\n");
+          .Append(r.IsRegression ? " " + RegressionNote : "").Append("\n\n");
+        var state = StrategyState(a);
+        if (state.Count > 0)
+        {
+            sb.Append("## Strategy state\n\n| ").Append(r.GroupBy).Append(" | memory samples | memory | all state | projected steps |\n|---|---|---|---|---|\n");
+            foreach (var (group, samples, memory, all, projected) in state)
+            {
+                sb.Append(s_inv, $"| {group} | {F(samples, "F0")} | {Bytes(memory)} | {Bytes(all)} | {Percent(projected)} |\n");
+            }
+
+            sb.Append('\n').Append(StrategyStateNote).Append("\n\n");
+        }
+
+        sb.Append("## Figures\n\n");
         foreach (var (name, _) in figures)
         {
             sb.Append(s_inv, $"![{name}](figures/{name})\n");

@@ -13,15 +13,6 @@ namespace ForgetGate.Lab.Cli.Commands;
 /// </summary>
 internal static class QueueCommand
 {
-    /// <summary>Spec readers tried in order; the YAML spec reader is added here when it is wired in.</summary>
-    internal static readonly List<ISweepSource> Sources = [new RunListSweepSource()];
-
-    internal static ISweepSource? SourceFor(string path, IReadOnlyList<string> overrides)
-    {
-        var yaml = new YamlSweepSource(overrides);
-        return yaml.CanRead(path) ? yaml : Sources.FirstOrDefault(s => s.CanRead(path));
-    }
-
     public static Command Create()
     {
         var spec = new Argument<FileInfo>("SPEC") { Description = "Experiment spec (.yaml), or a .json run list." };
@@ -35,26 +26,9 @@ internal static class QueueCommand
         {
             spec, db, dryRun, priority, maxAttempts, set, noReuse,
         };
-        command.SetAction(parse =>
+        command.SetAction(async (parse, cancellationToken) =>
         {
-            var file = parse.GetValue(spec)!;
-            if (!file.Exists)
-            {
-                throw new CliException(ExitCodes.BadInput, $"spec file '{file.FullName}' does not exist.");
-            }
-
-            var source = SourceFor(file.FullName, parse.GetValue(set) ?? [])
-                ?? throw new CliException(ExitCodes.BadInput, $"no spec reader for '{file.Name}' (known: .yaml specs, .json run lists).");
-            SweepPlan plan;
-            try
-            {
-                plan = source.Load(file.FullName);
-            }
-            catch (FormatException e)
-            {
-                throw new CliException(ExitCodes.BadInput, e.Message, e);
-            }
-
+            var plan = SweepQueuer.LoadPlan(parse.GetValue(spec)!, parse.GetValue(set) ?? []);
             var inv = CultureInfo.InvariantCulture;
             if (parse.GetValue(dryRun))
             {
@@ -68,13 +42,15 @@ internal static class QueueCommand
             }
 
             var store = CliDatabase.Open(CliDatabase.Resolve(parse.GetValue(db)));
-            var queued = SweepQueuer.QueueAsync(store, plan, parse.GetValue(priority) ?? plan.Priority ?? 0, parse.GetValue(maxAttempts) ?? plan.MaxAttempts ?? 3, reuse: !parse.GetValue(noReuse), CancellationToken.None)
-                .GetAwaiter().GetResult();
+            var queued = await SweepQueuer.QueueAsync(
+                store, plan, parse.GetValue(priority) ?? plan.Priority ?? 0, parse.GetValue(maxAttempts) ?? plan.MaxAttempts ?? 3, reuse: !parse.GetValue(noReuse), cancellationToken)
+                .ConfigureAwait(false);
             Console.WriteLine(string.Create(inv, $"sweep {queued.SweepId} '{plan.Name}': queued {queued.Queued} run(s), {queued.AlreadyInSweep} already queued"));
             if (queued.ReuseLine is { } reuseLine)
             {
                 Console.WriteLine(reuseLine);
             }
+
             return ExitCodes.Success;
         });
         return command;

@@ -20,14 +20,14 @@ internal static class ReportCommand
         {
             sweep, db, output,
         };
-        command.SetAction(parse =>
+        command.SetAction(async (parse, cancellationToken) =>
         {
             string database = CliDatabase.Resolve(parse.GetValue(db));
             var store = CliDatabase.OpenExisting(database);
-            var info = store.FindSweepAsync(parse.GetValue(sweep)!, CancellationToken.None).GetAwaiter().GetResult()
+            var info = await store.FindSweepAsync(parse.GetValue(sweep)!, cancellationToken).ConfigureAwait(false)
                 ?? throw new CliException(ExitCodes.BadInput, $"no sweep '{parse.GetValue(sweep)}' in {store.Location}; 'forgetgate status' lists the sweeps.");
 
-            var data = store.LoadSweepAsync(info.Id, CancellationToken.None).GetAwaiter().GetResult();
+            var data = await store.LoadSweepAsync(info.Id, cancellationToken).ConfigureAwait(false);
             string folder = parse.GetValue(output) ?? Path.Combine(RunStores.LocalDirectory(database), RunCommand.SafeName(info.Name));
             Console.WriteLine($"report: {WriteReport(data, folder)}");
             return ExitCodes.Success;
@@ -38,14 +38,17 @@ internal static class ReportCommand
     /// <summary>Builds the report model from the stored rows and writes it; returns the path of report.html.</summary>
     internal static string WriteReport(SweepData data, string folder) => ReportWriter.Write(ToModel(data, DateTimeOffset.UtcNow), folder);
 
-    /// <summary>The report model of a sweep. Runs are grouped by every config field that every run has and that varies, except the seed.</summary>
+    /// <summary>
+    /// The report model of a sweep. Runs are grouped by every config field that every run has and that varies, except the
+    /// seed; the strategy comes first when it varies (then the variant), so a baselines sweep's table reads strategy by strategy.
+    /// </summary>
     internal static SweepReport ToModel(SweepData data, DateTimeOffset generatedAt)
     {
         var flat = data.Runs.ToDictionary(r => r.Id, r => Flatten(r.ConfigJson));
         // Fields present in only some runs (replay's buffer_size) follow from one that varies (strategy.kind).
         var varying = flat.Values.SelectMany(f => f.Keys).Distinct(StringComparer.Ordinal)
             .Where(k => k != "seed" && flat.Values.All(f => f.ContainsKey(k)) && flat.Values.Select(f => f[k]).Distinct(StringComparer.Ordinal).Count() > 1)
-            .OrderBy(k => k == "model.variant" ? 0 : 1).ThenBy(k => k, StringComparer.Ordinal).ToList();
+            .OrderBy(k => k switch { "strategy.kind" => 0, "model.variant" => 1, _ => 2 }).ThenBy(k => k, StringComparer.Ordinal).ToList();
         if (varying.Count == 0)
         {
             varying.Add("model.variant");

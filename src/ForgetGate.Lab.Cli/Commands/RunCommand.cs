@@ -32,20 +32,13 @@ internal static class RunCommand
             spec, db, set, threads, concurrency, output, noReuse,
         };
 
-        command.SetAction(parse =>
+        command.SetAction(async (parse, cancellationToken) =>
         {
-            var file = parse.GetValue(spec)!;
             string database = CliDatabase.Resolve(parse.GetValue(db));
-            if (!file.Exists)
-            {
-                throw new CliException(ExitCodes.BadInput, $"spec file '{file.FullName}' does not exist.");
-            }
-
-            // A bad spec (or --set) throws here, before the store is touched: nothing is queued, no file is created.
-            var plan = new YamlSweepSource(parse.GetValue(set) ?? []).Load(file.FullName);
+            var plan = SweepQueuer.LoadPlan(parse.GetValue(spec)!, parse.GetValue(set) ?? []);
             Directory.CreateDirectory(RunStores.LocalDirectory(database));
             var store = CliDatabase.Open(database);
-            var queued = SweepQueuer.QueueAsync(store, plan, plan.Priority ?? 0, plan.MaxAttempts ?? 3, reuse: !parse.GetValue(noReuse), CancellationToken.None).GetAwaiter().GetResult();
+            var queued = await SweepQueuer.QueueAsync(store, plan, plan.Priority ?? 0, plan.MaxAttempts ?? 3, reuse: !parse.GetValue(noReuse), cancellationToken).ConfigureAwait(false);
             long sweepId = queued.SweepId;
             var inv = CultureInfo.InvariantCulture;
             Console.WriteLine(string.Create(inv, $"sweep {sweepId} '{plan.Name}': {plan.Points.Count} run(s); {queued.Queued} newly queued, {queued.AlreadyInSweep} already in this sweep (done ones are reused)"));
@@ -55,7 +48,7 @@ internal static class RunCommand
             }
 
             var labels = plan.Points.ToDictionary(p => p.ConfigHash, p => string.Create(inv, $"[{p.Variant} seed {p.Seed}]"));
-            var before = store.LoadSweepAsync(sweepId, CancellationToken.None).GetAwaiter().GetResult();
+            var before = await store.LoadSweepAsync(sweepId, cancellationToken).ConfigureAwait(false);
             var runLabels = before.Runs.ToDictionary(r => r.Id, r => labels.GetValueOrDefault(r.ConfigHash, ""));
             var display = new ProgressDisplay(plan.Name, id => runLabels.GetValueOrDefault(id, ""));
             using (var host = WorkerHost.Build(
@@ -72,15 +65,18 @@ internal static class RunCommand
                 onProgress: display.Report,
                 verbose: parse.GetValue(CliApp.Verbose)))
             {
-                display.RunAsync(() => host.RunAsync(), (runs, ct) => SnapshotAsync(store, sweepId, runs, ct)).GetAwaiter().GetResult();
+                await display.RunAsync(() => host.RunAsync(cancellationToken), (runs, ct) => SnapshotAsync(store, sweepId, runs, ct)).ConfigureAwait(false);
             }
 
-            var data = store.LoadSweepAsync(sweepId, CancellationToken.None).GetAwaiter().GetResult();
+            // Ctrl-C stopped the worker (its runs checkpointed and released): interrupted (130), not a failed sweep.
+            cancellationToken.ThrowIfCancellationRequested();
+
+            var data = await store.LoadSweepAsync(sweepId, cancellationToken).ConfigureAwait(false);
             PrintComparison(data);
             string folder = parse.GetValue(output) ?? Path.Combine(RunStores.LocalDirectory(database), SafeName(plan.Name));
             var written = ReportCommand.WriteReport(data, folder);
             Console.WriteLine($"report: {written}");
-            int failed = data.Runs.Count(r => r.Status != "succeeded");
+            int failed = data.Runs.Count(r => r.Status != RunStatus.Succeeded);
             if (failed > 0)
             {
                 Console.Error.WriteLine(string.Create(inv, $"forgetgate run: {failed} run(s) did not succeed; see 'forgetgate status' and the report."));

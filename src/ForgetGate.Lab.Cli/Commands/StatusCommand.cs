@@ -11,10 +11,10 @@ internal static class StatusCommand
     {
         var db = CliDatabase.CreateOption();
         var command = new Command("status", "Show the queue: runs per status and progress for each sweep.\nExample: forgetgate status --db results/forgetgate.db") { db };
-        command.SetAction(parse =>
+        command.SetAction(async (parse, cancellationToken) =>
         {
             var store = CliDatabase.OpenExisting(CliDatabase.Resolve(parse.GetValue(db)));
-            var sweeps = store.GetStatusAsync(CancellationToken.None).GetAwaiter().GetResult();
+            var sweeps = await store.GetStatusAsync(cancellationToken).ConfigureAwait(false);
             var inv = CultureInfo.InvariantCulture;
             Console.WriteLine(string.Create(inv, $"{"sweep",6} {"name",-24} {"queued",7} {"running",7} {"done",7} {"failed",7} {"cancel",7} {"progress",8}"));
             foreach (var s in sweeps)

@@ -27,7 +27,7 @@ internal static class StoreCommand
             has unfinished is replaced when the source has it finished. Runs queued or running in the source arrive queued.
             Example: forgetgate store copy --from results/forgetgate.db --to postgres://lab@db.lab:5432/forgetgate --sweep quick
             """) { from, to, sweep };
-        command.SetAction(parse =>
+        command.SetAction(async (parse, cancellationToken) =>
         {
             string source = CliDatabase.Resolve(parse.GetValue(from));
             string target = parse.GetValue(to)!;
@@ -40,10 +40,10 @@ internal static class StoreCommand
             try
             {
                 var inv = CultureInfo.InvariantCulture;
-                var results = StoreCopier.CopyAsync(CliDatabase.Open(source), CliDatabase.Open(target), parse.GetValue(sweep) ?? [], r =>
+                var results = await StoreCopier.CopyAsync(CliDatabase.Open(source), CliDatabase.Open(target), parse.GetValue(sweep) ?? [], r =>
                     Console.WriteLine(string.Create(inv,
                         $"sweep '{r.Sweep}' → {r.TargetSweepId}: {r.Copied} run(s) copied, {r.Updated} updated, {r.AlreadyThere} already there{(r.Unfinished > 0 ? $", {r.Unfinished} unfinished (arrive queued)" : "")}; {r.Rows} row(s) written")),
-                    CancellationToken.None).GetAwaiter().GetResult();
+                    cancellationToken).ConfigureAwait(false);
                 Console.WriteLine(string.Create(inv, $"copied {results.Count} sweep(s) from {RunStores.Describe(source)} to {RunStores.Describe(target)}"));
                 return ExitCodes.Success;
             }
@@ -59,10 +59,10 @@ internal static class StoreCommand
     {
         var db = CliDatabase.CreateOption();
         var command = new Command("migrate", "Create or update the store's tables (workers also do this when they start).\nExample: forgetgate store migrate --db postgres://lab@db.lab:5432/forgetgate") { db };
-        command.SetAction(parse =>
+        command.SetAction(async (parse, cancellationToken) =>
         {
             var store = CliDatabase.Open(CliDatabase.Resolve(parse.GetValue(db)));
-            int applied = store.MigrateAsync(CancellationToken.None).GetAwaiter().GetResult();
+            int applied = await store.MigrateAsync(cancellationToken).ConfigureAwait(false);
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{store.Location}: applied {applied} migration(s)"));
             return ExitCodes.Success;
         });

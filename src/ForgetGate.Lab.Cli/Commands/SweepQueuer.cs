@@ -1,6 +1,8 @@
 using System.CommandLine;
 using System.Globalization;
+using ForgetGate.Lab.Cli.Errors;
 using ForgetGate.Lab.Core.Runs;
+using ForgetGate.Lab.Core.Specs;
 using ForgetGate.Lab.Storage;
 
 namespace ForgetGate.Lab.Cli.Commands;
@@ -17,9 +19,37 @@ internal sealed record QueueOutcome(long SweepId, int Points, int Queued, int Al
         : string.Create(CultureInfo.InvariantCulture, $"{Reused.Count} of {Points} points reused from earlier sweeps{(Reused.Count == 0 ? "" : " (their finished runs are copied, not recomputed)")}");
 }
 
-/// <summary>Queues a plan for <c>run</c> and <c>queue</c>: the sweep, then points finished in earlier sweeps, then the rest.</summary>
+/// <summary>
+/// The one spec-to-queue path of <c>run</c> and <c>queue</c>: load a spec (its reader chosen by file type) into a plan,
+/// then queue the sweep, then points finished in earlier sweeps, then the rest.
+/// </summary>
 internal static class SweepQueuer
 {
+    /// <summary>
+    /// Loads <paramref name="file"/>: a YAML spec, or a JSON run list. A missing file, an unknown kind or a bad spec
+    /// (or <c>--set</c>) throws before any store is touched: nothing is queued, no file is created.
+    /// </summary>
+    public static SweepPlan LoadPlan(FileInfo file, IReadOnlyList<string> overrides)
+    {
+        ArgumentNullException.ThrowIfNull(file);
+        if (!file.Exists)
+        {
+            throw new CliException(ExitCodes.BadInput, $"spec file '{file.FullName}' does not exist.");
+        }
+
+        ISweepSource[] readers = [new YamlSweepSource(overrides), new RunListSweepSource()];
+        var source = readers.FirstOrDefault(r => r.CanRead(file.FullName))
+            ?? throw new CliException(ExitCodes.BadInput, $"no spec reader for '{file.Name}' (known: .yaml/.yml specs, .json run lists).");
+        try
+        {
+            return source.Load(file.FullName);
+        }
+        catch (FormatException e)
+        {
+            throw new CliException(ExitCodes.BadInput, e.Message, e);
+        }
+    }
+
     /// <summary>The <c>--no-reuse</c> option both commands share.</summary>
     public static Option<bool> CreateNoReuseOption() => new("--no-reuse")
     {

@@ -15,6 +15,9 @@ namespace ForgetGate.Lab.Cli.Commands;
 /// <summary><c>forgetgate worker</c>: the hosted worker that drains the queue.</summary>
 internal static class WorkerCommand
 {
+    /// <summary>The command's name; <see cref="CliApp"/> leaves its signals to the generic host.</summary>
+    public const string Name = "worker";
+
     public static Command Create()
     {
         var db = CliDatabase.CreateOption();
@@ -28,19 +31,20 @@ internal static class WorkerCommand
         var sweep = new Option<string?>("--sweep") { Description = "Work only this sweep (id or name); with --until-empty, exit when it is done. Default: every sweep." };
         var shutdown = new Option<double>("--shutdown-seconds") { Description = "Graceful shutdown budget on SIGTERM/Ctrl-C.", DefaultValueFactory = _ => 20 };
 
-        var command = new Command("worker", "Claim queued runs and execute them until stopped (SIGTERM/Ctrl-C checkpoints and releases running runs).\nExample: forgetgate worker --db results/forgetgate.db --concurrency 2 --until-empty")
+        var command = new Command(Name, "Claim queued runs and execute them until stopped (SIGTERM/Ctrl-C checkpoints and releases running runs).\nExample: forgetgate worker --db results/forgetgate.db --concurrency 2 --until-empty")
         {
             db, concurrency, threads, lease, heartbeat, poll, untilEmpty, checkpoints, sweep, shutdown,
         };
 
-        // Synchronous action on purpose: the generic host, not System.CommandLine, owns SIGTERM/Ctrl-C handling.
-        command.SetAction(parse =>
+        // The generic host, not System.CommandLine, owns SIGTERM/Ctrl-C here (CliApp gives this command no termination
+        // timeout): a stop signal is the worker's normal end, after its shutdown budget, not an interruption.
+        command.SetAction(async (parse, cancellationToken) =>
         {
             long? sweepId = null;
             if (parse.GetValue(sweep) is { } name)
             {
                 var lookup = CliDatabase.Open(CliDatabase.Resolve(parse.GetValue(db)));
-                sweepId = lookup.FindSweepAsync(name, CancellationToken.None).GetAwaiter().GetResult()?.Id
+                sweepId = (await lookup.FindSweepAsync(name, cancellationToken).ConfigureAwait(false))?.Id
                     ?? throw new CliException(ExitCodes.BadInput, $"--sweep '{name}': no such sweep in {lookup.Location}; 'forgetgate status' lists them.");
             }
 
@@ -73,7 +77,7 @@ internal static class WorkerCommand
                 throw new CliException(ExitCodes.BadInput, e.Message, e);
             }
 
-            host.Run();
+            await host.RunAsync(cancellationToken).ConfigureAwait(false);
             return Environment.ExitCode;
         });
         return command;

@@ -56,7 +56,25 @@ public sealed class TrainingRunExecutor(IRunPlanFactory plans, Func<RunPlan, dou
             new("wall_seconds", "wall time of this attempt", outcome.WallTime.TotalSeconds),
             new("train_samples_per_s", "training throughput of the last task", outcome.TrainSamplesPerSecond),
         };
+        summary.AddRange(StrategySummary(outcome.Strategy));
         await context.Sink.CompleteAsync(summary, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>The strategy's own figures as summary rows (none for strategies that keep nothing).</summary>
+    public static IEnumerable<RunSummaryRow> StrategySummary(Strategies.StrategyFigures figures)
+    {
+        if (figures.StateBytes == 0 && figures.Samples == 0)
+        {
+            yield break;
+        }
+
+        yield return new("strategy_memory_samples", "samples in the strategy's buffer or episodic memory at the end (references, not copies; LwF: samples with recorded f_old outputs)", figures.Samples);
+        yield return new("strategy_memory_bytes", "bytes of that memory: 8 per sample reference plus stored outputs (DER++ logits, LwF's f_old outputs)", figures.MemoryBytes);
+        yield return new("strategy_state_bytes", "bytes of all strategy state (memory, snapshots, importances, running sums, gradient work vectors)", figures.StateBytes);
+        if (double.IsFinite(figures.ProjectedFraction))
+        {
+            yield return new("strategy_projected_fraction", "share of training steps whose gradient A-GEM/GEM projected", figures.ProjectedFraction);
+        }
     }
 }
 

@@ -1,4 +1,5 @@
 using System.Globalization;
+using ForgetGate.Lab.Numerics.Cells;
 using ForgetGate.Lab.Numerics.Models;
 using ForgetGate.Lab.Numerics.Random;
 
@@ -27,6 +28,12 @@ public static class ParameterInit
         }
 
         int h = config.Hidden;
+        if (config.Cell is not null)
+        {
+            InitializeCell(config, parameters, rng, sequenceLength);
+            return;
+        }
+
         for (int k = 0; k < config.Layers; k++)
         {
             var bih = Find(parameters, string.Create(CultureInfo.InvariantCulture, $"rnn.bias_ih_l{k}")).Value;
@@ -66,6 +73,42 @@ public static class ParameterInit
                     break;
                 default:
                     break;
+            }
+        }
+    }
+
+    /// <summary>
+    /// A cell file's rules (DESIGN.md §4b) after the default draw, layer by layer: each block's bias init writes its
+    /// slice of bias_ih and zeroes that block's slice of bias_hh (PyTorch adds the two); then each param's init.
+    /// </summary>
+    private static void InitializeCell(RecurrentModelConfig config, IReadOnlyList<Parameter> parameters, Rng rng, int sequenceLength)
+    {
+        var cell = config.Cell!;
+        int h = config.Hidden;
+        for (int k = 0; k < config.Layers; k++)
+        {
+            var bih = Find(parameters, string.Create(CultureInfo.InvariantCulture, $"rnn.bias_ih_l{k}")).Value;
+            var bhh = cell.HasRecurrentWeights ? Find(parameters, string.Create(CultureInfo.InvariantCulture, $"rnn.bias_hh_l{k}")).Value : [];
+            for (int g = 0; g < cell.Blocks.Length; g++)
+            {
+                var rule = cell.BlockInits[g];
+                if (rule.Kind == CellInitKind.Default)
+                {
+                    continue;
+                }
+
+                rule.Fill(bih.AsSpan(g * h, h), sequenceLength, rng);
+                int r = cell.RecurrentBlocks.IndexOf(g);
+                if (r >= 0)
+                {
+                    bhh.AsSpan(r * h, h).Clear();
+                }
+            }
+
+            for (int p = 0; p < cell.Params.Length; p++)
+            {
+                var values = Find(parameters, string.Create(CultureInfo.InvariantCulture, $"rnn.{cell.Params[p]}_l{k}")).Value;
+                cell.ParamInits[p].Fill(values, sequenceLength, rng);
             }
         }
     }

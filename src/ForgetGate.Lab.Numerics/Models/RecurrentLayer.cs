@@ -1,6 +1,7 @@
 using System.Numerics.Tensors;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
+using ForgetGate.Lab.Numerics.Cells;
 using ForgetGate.Lab.Numerics.Kernels;
 
 namespace ForgetGate.Lab.Numerics.Models;
@@ -11,15 +12,21 @@ namespace ForgetGate.Lab.Numerics.Models;
 /// column(g, u) = (u / 16)·G·16 + g·16 + u % 16. A worker that owns a range of tiles therefore owns a contiguous
 /// column range of every projection, and padded units stay exactly 0 (zero weights and biases).
 /// Activations are time-major: row (t, b) of a [T·B, width] buffer.
+/// A cell file's layer (<see cref="Cell"/> set, DESIGN.md §4b) runs the very same products; only the elementwise step
+/// is the generic <see cref="CellProgram"/> instead of a fused cell. Its weight_hh/bias_hh hold the recurrent blocks'
+/// rows only; input-only blocks keep zero W_hh panels in the packed layout, so the products need no special case.
 /// </summary>
-internal sealed class RecurrentLayer
+internal sealed partial class RecurrentLayer
 {
     private const int U = GateMath.TileUnits;
 
-    public RecurrentLayer(Variant variant, int index, int inputSize, int inputStride, int hidden)
+    public RecurrentLayer(Variant variant, int index, int inputSize, int inputStride, int hidden, CellGraph? cell = null, int workers = 1)
     {
         Variant = variant;
-        G = variant.GateCount();
+        Cell = cell;
+        G = cell?.Blocks.Length ?? variant.GateCount();
+        _hhBlocks = cell is null ? [.. Enumerable.Range(0, G)] : [.. cell.RecurrentBlocks];
+        R = _hhBlocks.Length;
         H = hidden;
         Hp = (hidden + U - 1) / U * U;
         Tiles = Hp / U;
@@ -27,10 +34,18 @@ internal sealed class RecurrentLayer
         Din = inputSize;
         Dp = inputStride;
         WeightIh = new Parameter($"rnn.weight_ih_l{index}", G * hidden, inputSize);
-        WeightHh = new Parameter($"rnn.weight_hh_l{index}", G * hidden, hidden);
+        WeightHh = new Parameter($"rnn.weight_hh_l{index}", R * hidden, hidden);
         BiasIh = new Parameter($"rnn.bias_ih_l{index}", G * hidden);
-        BiasHh = new Parameter($"rnn.bias_hh_l{index}", G * hidden);
-        ForgetBias = variant == Variant.UrLstm ? new Parameter($"rnn.forget_bias_l{index}", hidden) : null;
+        BiasHh = new Parameter($"rnn.bias_hh_l{index}", R * hidden);
+        ForgetBias = cell is null && variant == Variant.UrLstm ? new Parameter($"rnn.forget_bias_l{index}", hidden) : null;
+        if (cell is not null)
+        {
+            Program = new CellProgram(cell);
+            S = cell.States.Length;
+            CellParams = [.. cell.Params.Select(p => new Parameter($"rnn.{p}_l{index}", hidden))];
+            ParamValues = new float[CellParams.Length * Hp];
+            _scratch = new float[workers][];
+        }
         WihT = new float[Panels.Length(Dp, Gh)];
         WihPerm = index > 0 ? new float[Panels.Length(Gh, Dp)] : [];
         WhhT = new float[Panels.Length(Hp, Gh)];
@@ -44,7 +59,27 @@ internal sealed class RecurrentLayer
 
     public Variant Variant { get; }
 
+    /// <summary>The cell file this layer computes, or null for a built-in variant.</summary>
+    public CellGraph? Cell { get; }
+
+    public CellProgram? Program { get; }
+
+    /// <summary>Per worker: node values then adjoints, [2 · nodes · Hp], made on first use.</summary>
+    private readonly float[][] _scratch = [];
+
+    private readonly int[] _hhBlocks;   // block of each weight_hh row block (all blocks for the built-ins)
+
     public int G { get; }
+
+    /// <summary>Blocks with weight_hh rows (G for the built-ins).</summary>
+    public int R { get; }
+
+    /// <summary>Cell states besides h (0 for the built-ins, whose c lives in <see cref="C"/>).</summary>
+    public int S { get; }
+
+    public Parameter[] CellParams { get; } = [];
+
+    public float[] ParamValues { get; } = [];   // cell params padded to Hp each
 
     public int H { get; }
 
@@ -99,26 +134,57 @@ internal sealed class RecurrentLayer
 
     public float[] Hs { get; private set; } = [];    // [(T+1)·B, Hp] hidden states, row block 0 = h_0 = 0
 
+    public float[] St { get; private set; } = [];    // cells: [(T+1)·B, S·Hp] states, row block 0 = 0
+
+    public float[] F { get; private set; } = [];     // cells: [T·B, Hp] the forget: quantity of each step
+
+    public float[] DParam { get; private set; } = [];   // cells, training: [T·B, P·Hp] per-step param gradients
+
+    /// <summary>Width of the carried gradient dC (cells: one Hp block per state).</summary>
+    public int CarriedWidth => Hp * Math.Max(1, S);
+
     public IEnumerable<Parameter> Parameters()
     {
         yield return WeightIh;
-        yield return WeightHh;
+        if (R > 0)
+        {
+            yield return WeightHh;
+        }
+
         yield return BiasIh;
-        yield return BiasHh;
+        if (R > 0)
+        {
+            yield return BiasHh;
+        }
+
         if (ForgetBias is not null)
         {
             yield return ForgetBias;
+        }
+
+        foreach (var p in CellParams)
+        {
+            yield return p;
         }
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public int Column(int gate, int unit) => ((unit / U) * G * U) + (gate * U) + (unit % U);
 
-    public void Ensure(int batch, int steps)
+    public void Ensure(int batch, int steps, bool training = false)
     {
         int rows = batch * steps;
         Z = Grow(Z, rows * Gh);
-        if (IsGru)
+        if (Cell is not null)
+        {
+            St = Grow(St, (rows + batch) * S * Hp);
+            F = Grow(F, rows * Hp);
+            if (training)
+            {
+                DParam = Grow(DParam, rows * CellParams.Length * Hp);
+            }
+        }
+        else if (IsGru)
         {
             Hh = Grow(Hh, rows * Gh);
         }
@@ -151,8 +217,34 @@ internal sealed class RecurrentLayer
                 int rows = Math.Min(U, H - (tile * U));
                 int panel = (tile * G) + g;   // Column(g, tile·16) / 16
                 Panels.PackStripsTransposed(wih.AsSpan(r0 * Din), Din, Din, rows, 0, 1, 0, Din, WihT.AsSpan(panel * Dp * U, Dp * U));
+            }
+        }
+
+        // weight_hh rows exist for the recurrent blocks only (all of them for the built-ins); the panels of an
+        // input-only block stay zero.
+        for (int rr = 0; rr < R; rr++)
+        {
+            int g = _hhBlocks[rr];
+            for (int tile = 0; tile < Tiles; tile++)
+            {
+                int r0 = (rr * H) + (tile * U);
+                int rows = Math.Min(U, H - (tile * U));
+                int panel = (tile * G) + g;
                 Panels.PackStripsTransposed(whh.AsSpan(r0 * H), H, H, rows, 0, 1, 0, H, WhhT.AsSpan(panel * Hp * U, Hp * U));
             }
+        }
+
+        for (int rr = 0; rr < R; rr++)
+        {
+            for (int u = 0; u < H; u++)
+            {
+                CopyRow(whh.AsSpan(((rr * H) + u) * H, H), WhhPerm, Column(_hhBlocks[rr], u), Gh);
+            }
+        }
+
+        for (int p = 0; p < CellParams.Length; p++)
+        {
+            CellParams[p].Value.CopyTo(ParamValues, p * Hp);
         }
 
         var bih = BiasIh.Value;
@@ -162,7 +254,6 @@ internal sealed class RecurrentLayer
             int g = r / H;
             int u = r % H;
             int col = Column(g, u);
-            CopyRow(whh.AsSpan(r * H, H), WhhPerm, col, Gh);
             if (WihPerm.Length > 0)
             {
                 CopyRow(wih.AsSpan(r * Din, Din), WihPerm, col, Gh);
@@ -172,6 +263,11 @@ internal sealed class RecurrentLayer
             {
                 BiasX[col] = bih[r];
                 BiasHn[col] = bhh[r];
+            }
+            else if (Cell is not null)
+            {
+                int rr = Array.IndexOf(_hhBlocks, g);
+                BiasX[col] = rr >= 0 ? bih[r] + bhh[(rr * H) + u] : bih[r];
             }
             else
             {
@@ -200,9 +296,13 @@ internal sealed class RecurrentLayer
     /// projection included. Workers that split the batch are independent (no barrier); workers that split the
     /// tiles exchange h through <paramref name="barrier"/> once per step.
     /// </summary>
-    public void ForwardSteps(float[] x, int xOffset, int batch, int steps, int b0, int b1, int tile0, int tile1, SpinBarrier? barrier)
+    public void ForwardSteps(float[] x, int xOffset, int batch, int steps, int b0, int b1, int tile0, int tile1, SpinBarrier? barrier, int worker = 0)
     {
-        if (MatMul.UseWide)
+        if (Program is not null)
+        {
+            ForwardCellSteps(x, xOffset, batch, steps, b0, b1, tile0, tile1, barrier, Scratch(worker));
+        }
+        else if (MatMul.UseWide)
         {
             ForwardSteps<Lanes512>(x, xOffset, batch, steps, b0, b1, tile0, tile1, barrier);
         }
@@ -283,9 +383,13 @@ internal sealed class RecurrentLayer
     /// and is updated in place with the recurrent part; dC [B, Hp] is the carried dL/dc (zero on entry).
     /// Writes dZx (input side) and dZh (hidden side; the same array except for the GRU).
     /// </summary>
-    public void BackwardSteps(int batch, int steps, int b0, int b1, int tile0, int tile1, float[] dH, float[] dC, float[] dZx, float[] dZh, float[] scratch, SpinBarrier? barrier)
+    public void BackwardSteps(int batch, int steps, int b0, int b1, int tile0, int tile1, float[] dH, float[] dC, float[] dZx, float[] dZh, float[] scratch, SpinBarrier? barrier, int worker = 0)
     {
-        if (MatMul.UseWide)
+        if (Program is not null)
+        {
+            BackwardCellSteps(batch, steps, b0, b1, tile0, tile1, dH, dC, dZx, barrier, Scratch(worker));
+        }
+        else if (MatMul.UseWide)
         {
             BackwardSteps<Lanes512>(batch, steps, b0, b1, tile0, tile1, dH, dC, dZx, dZh, scratch, barrier);
         }
@@ -360,6 +464,191 @@ internal sealed class RecurrentLayer
 
             barrier?.SignalAndWait();
         }
+    }
+
+    /// <summary>This worker's interpreter scratch: node values, then adjoints, each [nodes · Hp].</summary>
+    public float[] Scratch(int worker) => _scratch[worker] ??= new float[2 * Program!.NodeCount * Hp];
+
+    /// <summary>The recurrent loop of a cell file: the same products as the built-ins, then the interpreted step.</summary>
+    private void ForwardCellSteps(float[] x, int xOffset, int batch, int steps, int b0, int b1, int tile0, int tile1, SpinBarrier? barrier, float[] v)
+    {
+        int c0 = tile0 * G * U;
+        int c1 = tile1 * G * U;
+        int rowZ = batch * Gh;
+        int rowH = batch * Hp;
+        for (int t = 1; t <= steps; t++)
+        {
+            int zOff = (t - 1) * rowZ;
+            int hPrevOff = (t - 1) * rowH;
+            if (c1 > c0 && b1 > b0)
+            {
+                int m = b1 - b0;
+                var zt = Z.AsSpan(zOff + (b0 * Gh), m * Gh);
+                MatMul.Multiply(m, Dp, x.AsSpan(xOffset + ((((t - 1) * batch) + b0) * Dp)), Dp, 1, WihT, c0, c1, zt, Gh, accumulate: false, BiasX);
+                if (R > 0)
+                {
+                    MatMul.Multiply(m, Hp, Hs.AsSpan(hPrevOff + (b0 * Hp), m * Hp), Hp, 1, WhhT, c0, c1, zt, Gh, accumulate: true, default);
+                }
+
+                for (int b = b0; b < b1; b++)
+                {
+                    CellStep(t, batch, b, tile0, tile1, v);
+                    int u0 = tile0 * U;
+                    int n = (tile1 - tile0) * U;
+                    var graph = Program!.Graph;
+                    int row = (t * batch) + b;
+                    v.AsSpan((graph.HiddenOutput * Hp) + u0, n).CopyTo(Hs.AsSpan((row * Hp) + u0, n));
+                    for (int s = 0; s < S; s++)
+                    {
+                        v.AsSpan((graph.StateOutputs[s] * Hp) + u0, n).CopyTo(St.AsSpan((((row * S) + s) * Hp) + u0, n));
+                    }
+
+                    v.AsSpan((graph.ForgetOutput * Hp) + u0, n).CopyTo(F.AsSpan(((((t - 1) * batch) + b) * Hp) + u0, n));
+                    if (tile1 == Tiles && Hp > H)
+                    {
+                        // Padded units must stay exactly 0: the products multiply them by zero weights, and 0·NaN
+                        // (a cell like c'/n' at an all-zero unit) would poison every real unit.
+                        Hs.AsSpan((row * Hp) + H, Hp - H).Clear();
+                        for (int s = 0; s < S; s++)
+                        {
+                            St.AsSpan((((row * S) + s) * Hp) + H, Hp - H).Clear();
+                        }
+                    }
+                }
+            }
+
+            barrier?.SignalAndWait();
+        }
+    }
+
+    /// <summary>Loads step t's inputs of batch row b, tiles [tile0, tile1), into <paramref name="v"/> and evaluates every node.</summary>
+    public void CellStep(int t, int batch, int b, int tile0, int tile1, float[] v)
+    {
+        var graph = Program!.Graph;
+        int u0 = tile0 * U;
+        int n = (tile1 - tile0) * U;
+        int zRow = (((t - 1) * batch) + b) * Gh;
+        for (int tile = tile0; tile < tile1; tile++)
+        {
+            for (int g = 0; g < G; g++)
+            {
+                Z.AsSpan(zRow + (tile * G * U) + (g * U), U).CopyTo(v.AsSpan((CellGraph.BlockNode(g) * Hp) + (tile * U), U));
+            }
+        }
+
+        int prev = ((t - 1) * batch) + b;
+        Hs.AsSpan((prev * Hp) + u0, n).CopyTo(v.AsSpan((graph.HiddenNode * Hp) + u0, n));
+        for (int s = 0; s < S; s++)
+        {
+            St.AsSpan((((prev * S) + s) * Hp) + u0, n).CopyTo(v.AsSpan((graph.StateNode(s) * Hp) + u0, n));
+        }
+
+        for (int p = 0; p < CellParams.Length; p++)
+        {
+            ParamValues.AsSpan((p * Hp) + u0, n).CopyTo(v.AsSpan((graph.ParamNode(p) * Hp) + u0, n));
+        }
+
+        Program.Forward(v, Hp, u0, u0 + n);
+    }
+
+    /// <summary>
+    /// Backward through time of a cell file: the same dh product as the built-ins, then per row the step recomputed
+    /// from the stored pre-activations and states and differentiated in reverse mode. dC carries dL/ds per state
+    /// ([B, S·Hp]); the direct dL/dh_{t−1} of the step is added to dH's row block t−1 (the product adds W_hh's share
+    /// there at the next iteration); per-step param gradients go to <see cref="DParam"/>, summed in fixed order later.
+    /// </summary>
+    private void BackwardCellSteps(int batch, int steps, int b0, int b1, int tile0, int tile1, float[] dH, float[] dC, float[] dZx, SpinBarrier? barrier, float[] scratch)
+    {
+        int u0 = tile0 * U;
+        int u1 = tile1 * U;
+        int n = u1 - u0;
+        int rowZ = batch * Gh;
+        int rowH = batch * Hp;
+        var graph = Program!.Graph;
+        int nodes = Program.NodeCount;
+        int adjOff = nodes * Hp;
+        int pCount = CellParams.Length;
+        for (int t = steps; t >= 1; t--)
+        {
+            int zOff = (t - 1) * rowZ;
+            int dhOff = (t - 1) * rowH;
+            if (u1 > u0 && b1 > b0)
+            {
+                if (t < steps && R > 0)
+                {
+                    int m = b1 - b0;
+                    MatMul.Multiply(m, Gh, dZx.AsSpan((t * rowZ) + (b0 * Gh), m * Gh), Gh, 1, WhhPerm, u0, u1, dH.AsSpan(dhOff + (b0 * Hp), m * Hp), Hp, accumulate: true, default);
+                }
+
+                for (int b = b0; b < b1; b++)
+                {
+                    CellStep(t, batch, b, tile0, tile1, scratch);
+                    var adj = scratch.AsSpan(adjOff);
+                    for (int i = 0; i < nodes; i++)
+                    {
+                        adj.Slice((i * Hp) + u0, n).Clear();
+                    }
+
+                    Add(dH.AsSpan(dhOff + (b * Hp) + u0, n), adj.Slice((graph.HiddenOutput * Hp) + u0, n));
+                    for (int s = 0; s < S; s++)
+                    {
+                        Add(dC.AsSpan((((b * S) + s) * Hp) + u0, n), adj.Slice((graph.StateOutputs[s] * Hp) + u0, n));
+                    }
+
+                    BackwardInto(scratch, u0, u1);
+                    for (int tile = tile0; tile < tile1; tile++)
+                    {
+                        for (int g = 0; g < G; g++)
+                        {
+                            adj.Slice((CellGraph.BlockNode(g) * Hp) + (tile * U), U).CopyTo(dZx.AsSpan(zOff + (b * Gh) + (tile * G * U) + (g * U), U));
+                        }
+                    }
+
+                    for (int s = 0; s < S; s++)
+                    {
+                        adj.Slice((graph.StateNode(s) * Hp) + u0, n).CopyTo(dC.AsSpan((((b * S) + s) * Hp) + u0, n));
+                    }
+
+                    if (tile1 == Tiles && Hp > H)
+                    {
+                        // Padded units carry no gradient (see the forward); their adjoints may be NaN.
+                        int last = zOff + (b * Gh) + ((Tiles - 1) * G * U);
+                        for (int g = 0; g < G; g++)
+                        {
+                            dZx.AsSpan(last + (g * U) + (H % U), U - (H % U)).Clear();
+                        }
+
+                        for (int s = 0; s < S; s++)
+                        {
+                            dC.AsSpan((((b * S) + s) * Hp) + H, Hp - H).Clear();
+                        }
+
+                        adj.Slice((graph.HiddenNode * Hp) + H, Hp - H).Clear();
+                    }
+
+                    if (t > 1)
+                    {
+                        Add(adj.Slice((graph.HiddenNode * Hp) + u0, n), dH.AsSpan(dhOff - rowH + (b * Hp) + u0, n));
+                    }
+
+                    int row = ((t - 1) * batch) + b;
+                    for (int p = 0; p < pCount; p++)
+                    {
+                        adj.Slice((graph.ParamNode(p) * Hp) + u0, n).CopyTo(DParam.AsSpan((((row * pCount) + p) * Hp) + u0, n));
+                    }
+                }
+            }
+
+            barrier?.SignalAndWait();
+        }
+
+        static void Add(ReadOnlySpan<float> from, Span<float> into) => TensorPrimitives.Add(into, from, into);
+    }
+
+    private void BackwardInto(float[] scratch, int u0, int u1)
+    {
+        // Values and adjoints share one array (values first); the program takes them as two arrays' views.
+        Program!.Backward(scratch, scratch, Hp, u0, u1, Program.NodeCount * Hp);
     }
 
     /// <summary>Columns of the fused weight-gradient product: [dW_hh | dW_ih] side by side, each padded to panels.</summary>
@@ -451,8 +740,13 @@ internal sealed class RecurrentLayer
         {
             int col = Column(r / H, r % H);
             DW.AsSpan((col * GradColumns) + Hp, Din).CopyTo(gih.AsSpan(r * Din, Din));
-            DW.AsSpan(col * GradColumns, H).CopyTo(ghh.AsSpan(r * H, H));
             BiasIh.Gradient[r] = DBiasX[col];
+        }
+
+        for (int r = 0; r < R * H; r++)
+        {
+            int col = Column(_hhBlocks[r / H], r % H);
+            DW.AsSpan(col * GradColumns, H).CopyTo(ghh.AsSpan(r * H, H));
             BiasHh.Gradient[r] = DBiasH[col];
         }
 
@@ -465,9 +759,32 @@ internal sealed class RecurrentLayer
         }
     }
 
+    /// <summary>
+    /// A cell's param gradients: the per-step contributions of the last backward summed over steps and rows in one
+    /// fixed order (so any thread count gives the same bits).
+    /// </summary>
+    public void SumParamGradients(int rows)
+    {
+        int pCount = CellParams.Length;
+        for (int p = 0; p < pCount; p++)
+        {
+            var g = CellParams[p].Gradient.AsSpan();
+            g.Clear();
+            for (int r = 0; r < rows; r++)
+            {
+                TensorPrimitives.Add(g, DParam.AsSpan(((r * pCount) + p) * Hp, H), g);
+            }
+        }
+    }
+
     /// <summary>Effective forget gate of step t, row b, unit u from the stored activations.</summary>
     public float ForgetGate(int batch, int t, int b, int u)
     {
+        if (Cell is not null)
+        {
+            return F[(((t * batch) + b) * Hp) + u];
+        }
+
         int baseIndex = (((t * batch) + b) * Gh) + Column(0, u);
         return Variant switch
         {

@@ -10,7 +10,7 @@ namespace ForgetGate.Lab.Numerics.Models;
 /// Stacked recurrent network (any <see cref="Variant"/>) with a linear head on the last step's top hidden state,
 /// forward and backward through time (DESIGN.md §3). Buffers are reused: after warm-up a training step allocates nothing.
 /// </summary>
-public sealed class RecurrentModel : IRecurrentNetwork
+public sealed partial class RecurrentModel : IRecurrentNetwork
 {
     private readonly ComputePool _pool;
     private readonly RecurrentLayer[] _layers;
@@ -44,7 +44,7 @@ public sealed class RecurrentModel : IRecurrentNetwork
         {
             int din = k == 0 ? config.InputSize : config.Hidden;
             int dp = k == 0 ? config.InputSize : (config.Hidden + GateMath.TileUnits - 1) / GateMath.TileUnits * GateMath.TileUnits;
-            _layers[k] = new RecurrentLayer(config.Variant, k, din, dp, config.Hidden);
+            _layers[k] = new RecurrentLayer(config.Variant, k, din, dp, config.Hidden, config.Cell, _pool.Threads);
             list.AddRange(_layers[k].Parameters());
         }
 
@@ -56,6 +56,7 @@ public sealed class RecurrentModel : IRecurrentNetwork
         _parameters = [.. list];
         _barrier = new SpinBarrier(_pool.Threads);
         _work = new LayerWork(this);
+        _inference = new InferenceWork(this);
     }
 
     /// <inheritdoc />
@@ -79,7 +80,7 @@ public sealed class RecurrentModel : IRecurrentNetwork
         }
 
         throw new ArgumentException(
-            $"Unknown parameter '{name}' for a {Config.Variant.Name()} model; known names: {string.Join(", ", _parameters.Select(p => p.Name))}.",
+            $"Unknown parameter '{name}' for a {Config.VariantName} model; known names: {string.Join(", ", _parameters.Select(p => p.Name))}.",
             nameof(name));
     }
 
@@ -122,7 +123,29 @@ public sealed class RecurrentModel : IRecurrentNetwork
         CheckFinite(x, d, steps);
         _hasForward = false;
         _hasTrainingState = false;
+        if (!training)
+        {
+            Infer(x, batch, steps, output);
+            _hasForward = true;
+            return;
+        }
+
         EnsureBuffers(batch, steps, training);
+        RunLayers(x, batch, steps);
+        var top = _layers[^1];
+        Head(top.Hs.AsSpan(steps * batch * top.Hp, batch * top.Hp), top.Hp, batch, output);
+        _hasForward = true;
+        _activationsKept = true;
+        _hasTrainingState = true;
+    }
+
+    /// <summary>
+    /// The layer-by-layer forward that keeps every step's activations (for <see cref="Backward"/> and
+    /// <see cref="CopyForgetGates"/>): a time-major copy of x, then each layer's recurrent loop over all steps.
+    /// </summary>
+    private void RunLayers(ReadOnlySpan<float> x, int batch, int steps)
+    {
+        int d = Config.InputSize;
 
         // Time-major copy: row (t, b) of _x is x[b, t, :].
         for (int b = 0; b < batch; b++)
@@ -140,7 +163,11 @@ public sealed class RecurrentModel : IRecurrentNetwork
             var layer = _layers[k];
             layer.Pack();
             layer.Hs.AsSpan(0, batch * layer.Hp).Clear();
-            if (!layer.IsGru)
+            if (layer.Cell is not null)
+            {
+                layer.St.AsSpan(0, batch * layer.S * layer.Hp).Clear();
+            }
+            else if (!layer.IsGru)
             {
                 layer.C.AsSpan(0, batch * layer.Hp).Clear();
             }
@@ -148,17 +175,22 @@ public sealed class RecurrentModel : IRecurrentNetwork
             _work.Layer = k;
             _work.Mode = WorkMode.ForwardSteps;
             Dispatch();
+            if (layer.Cell is not null)
+            {
+                CellFiniteCheck.Check(layer, k, batch, steps);
+            }
         }
+    }
 
-        // Head on the last step's top h.
-        var top = _layers[^1];
-        var hT = top.Hs.AsSpan(steps * batch * top.Hp, batch * top.Hp);
+    /// <summary>Logits [rows, Outputs] = head.weight · h + head.bias for rows of h [rows, stride] (the last step's top h).</summary>
+    private void Head(ReadOnlySpan<float> hT, int stride, int rows, Span<float> output)
+    {
         int h = Config.Hidden;
         int outputs = Config.Outputs;
         var w = _headWeight.Value;
-        for (int b = 0; b < batch; b++)
+        for (int b = 0; b < rows; b++)
         {
-            var hb = hT.Slice(b * top.Hp, h);
+            var hb = hT.Slice(b * stride, h);
             for (int c = 0; c < outputs; c++)
             {
                 float sum = _headBias.Value[c];
@@ -171,9 +203,6 @@ public sealed class RecurrentModel : IRecurrentNetwork
                 output[(b * outputs) + c] = sum;
             }
         }
-
-        _hasForward = true;
-        _hasTrainingState = training;
     }
 
     /// <summary>
@@ -228,13 +257,17 @@ public sealed class RecurrentModel : IRecurrentNetwork
 
         for (int k = _layers.Length - 1; k >= 0; k--)
         {
-            _dC.AsSpan(0, rowH).Clear();
+            _dC.AsSpan(0, batch * _layers[k].CarriedWidth).Clear();
             _work.Layer = k;
             _work.Mode = WorkMode.BackwardSteps;
             Dispatch();
             _work.Mode = WorkMode.WeightGradients;
             Dispatch();
             _layers[k].UnpackGradients();
+            if (_layers[k].Cell is not null)
+            {
+                _layers[k].SumParamGradients(batch * steps);
+            }
             if (k > 0)
             {
                 _work.Mode = WorkMode.InputGradient;
@@ -266,6 +299,8 @@ public sealed class RecurrentModel : IRecurrentNetwork
             ThrowHelper.ThrowArgument($"Destination has {destination.Length} values; expected at least steps·batch·hidden = {count}.", nameof(destination));
         }
 
+        KeepActivations();
+
         var l = _layers[layer];
         int i = 0;
         for (int t = 0; t < _steps; t++)
@@ -289,6 +324,9 @@ public sealed class RecurrentModel : IRecurrentNetwork
         _dZx = [];
         _dZh = [];
         _dH = [];
+        _xRows = [];
+        _logits = [];
+        _blockScratch = [];
         _hasForward = false;
         _hasTrainingState = false;
     }
@@ -375,7 +413,7 @@ public sealed class RecurrentModel : IRecurrentNetwork
         _x = RecurrentLayer.Grow(_x, rows * Config.InputSize);
         foreach (var layer in _layers)
         {
-            layer.Ensure(batch, steps);
+            layer.Ensure(batch, steps, training);
         }
 
         if (!training)
@@ -386,7 +424,7 @@ public sealed class RecurrentModel : IRecurrentNetwork
         _dZx = RecurrentLayer.Grow(_dZx, rows * first.Gh);
         _dZh = first.IsGru ? RecurrentLayer.Grow(_dZh, rows * first.Gh) : _dZx;
         _dH = RecurrentLayer.Grow(_dH, rows * first.Hp);
-        _dC = RecurrentLayer.Grow(_dC, batch * first.Hp);
+        _dC = RecurrentLayer.Grow(_dC, batch * first.CarriedWidth);
         _scratch = RecurrentLayer.Grow(_scratch, batch * first.Hp);
         _panels = RecurrentLayer.Grow(_panels, Panels.Length(rows, _maxGradColumns));
     }
@@ -418,14 +456,14 @@ public sealed class RecurrentModel : IRecurrentNetwork
                 case WorkMode.ForwardSteps:
                     {
                         var (b0, b1, t0, t1, barrier) = m.Share(layer, worker, workers);
-                        layer.ForwardSteps(x, xOffset, m._batch, m._steps, b0, b1, t0, t1, barrier);
+                        layer.ForwardSteps(x, xOffset, m._batch, m._steps, b0, b1, t0, t1, barrier, worker);
                         break;
                     }
 
                 case WorkMode.BackwardSteps:
                     {
                         var (b0, b1, t0, t1, barrier) = m.Share(layer, worker, workers);
-                        layer.BackwardSteps(m._batch, m._steps, b0, b1, t0, t1, m._dH, m._dC, m._dZx, m._dZh, m._scratch, barrier);
+                        layer.BackwardSteps(m._batch, m._steps, b0, b1, t0, t1, m._dH, m._dC, m._dZx, m._dZh, m._scratch, barrier, worker);
                         break;
                     }
 

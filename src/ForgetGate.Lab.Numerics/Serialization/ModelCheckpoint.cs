@@ -1,4 +1,5 @@
 using System.Globalization;
+using ForgetGate.Lab.Numerics.Cells;
 using ForgetGate.Lab.Numerics.Models;
 
 namespace ForgetGate.Lab.Numerics.Serialization;
@@ -6,8 +7,11 @@ namespace ForgetGate.Lab.Numerics.Serialization;
 /// <summary>
 /// Model checkpoints as safetensors files PyTorch can read: tensors named as a PyTorch state_dict of
 /// <c>rnn</c> + <c>head</c>, and <c>__metadata__</c> fields <c>variant</c>, <c>input_size</c>,
-/// <c>hidden</c>, <c>layers</c>, <c>outputs</c>. A run checkpoint (metadata <c>checkpoint</c>) is one too: its
-/// training state sits beside the model under other prefixes (<c>optim.</c>, <c>ewc.</c>, …) and is ignored here.
+/// <c>hidden</c>, <c>layers</c>, <c>outputs</c>. A cell file's model (DESIGN.md §4b) adds <c>cell</c>, the whole
+/// definition as JSON, so the file alone rebuilds it; its weight_hh/bias_hh cover the recurrent blocks only (absent
+/// when there are none) and its params are <c>rnn.&lt;name&gt;_l{k}</c> [H]. A run checkpoint (metadata
+/// <c>checkpoint</c>) is one too: its training state sits beside the model under other prefixes (<c>optim.</c>,
+/// <c>ewc.</c>, …) and is ignored here.
 /// </summary>
 public static partial class ModelCheckpoint
 {
@@ -18,25 +22,39 @@ public static partial class ModelCheckpoint
     public static IReadOnlyList<string> ModelPrefixes { get; } = ["rnn.", "head."];
 
     /// <summary>Metadata keys this class writes and reads; extra metadata may not use them.</summary>
-    public static IReadOnlyList<string> ReservedMetadataKeys { get; } = ["variant", "input_size", "hidden", "layers", "outputs", "format"];
+    public static IReadOnlyList<string> ReservedMetadataKeys { get; } = ["variant", "input_size", "hidden", "layers", "outputs", "format", "cell"];
 
     /// <summary>The tensors a model of <paramref name="config"/> has, in PyTorch state_dict order.</summary>
     public static IReadOnlyList<(string Name, int[] Shape)> ExpectedTensors(RecurrentModelConfig config)
     {
         ArgumentNullException.ThrowIfNull(config);
         config.Validate();
-        int gh = config.Variant.GateCount() * config.Hidden;
+        int gh = config.GateCount * config.Hidden;
+        int rh = config.RecurrentGateCount * config.Hidden;
         var list = new List<(string, int[])>();
         for (int k = 0; k < config.Layers; k++)
         {
             int d = k == 0 ? config.InputSize : config.Hidden;
             list.Add(($"rnn.weight_ih_l{k}", [gh, d]));
-            list.Add(($"rnn.weight_hh_l{k}", [gh, config.Hidden]));
+            if (rh > 0)
+            {
+                list.Add(($"rnn.weight_hh_l{k}", [rh, config.Hidden]));
+            }
+
             list.Add(($"rnn.bias_ih_l{k}", [gh]));
-            list.Add(($"rnn.bias_hh_l{k}", [gh]));
-            if (config.Variant == Variant.UrLstm)
+            if (rh > 0)
+            {
+                list.Add(($"rnn.bias_hh_l{k}", [rh]));
+            }
+
+            if (config.Cell is null && config.Variant == Variant.UrLstm)
             {
                 list.Add(($"rnn.forget_bias_l{k}", [config.Hidden]));
+            }
+
+            foreach (string p in config.Cell?.Params ?? [])
+            {
+                list.Add(($"rnn.{p}_l{k}", [config.Hidden]));
             }
         }
 
@@ -50,15 +68,21 @@ public static partial class ModelCheckpoint
     {
         ArgumentNullException.ThrowIfNull(config);
         var inv = CultureInfo.InvariantCulture;
-        return new Dictionary<string, string>(StringComparer.Ordinal)
+        var md = new Dictionary<string, string>(StringComparer.Ordinal)
         {
             ["format"] = "pt",
-            ["variant"] = config.Variant.Name(),
+            ["variant"] = config.VariantName,
             ["input_size"] = config.InputSize.ToString(inv),
             ["hidden"] = config.Hidden.ToString(inv),
             ["layers"] = config.Layers.ToString(inv),
             ["outputs"] = config.Outputs.ToString(inv),
         };
+        if (config.Cell is not null)
+        {
+            md["cell"] = config.Cell.Definition.ToJson();
+        }
+
+        return md;
     }
 
     /// <summary>Builds the checkpoint file content of parameters that must match <paramref name="config"/> exactly.</summary>
@@ -68,7 +92,7 @@ public static partial class ModelCheckpoint
         var expected = ExpectedTensors(config);
         if (parameters.Count != expected.Count)
         {
-            throw new ArgumentException($"Model has {parameters.Count} parameters; a {config.Variant.Name()} model of this config has {expected.Count}.", nameof(parameters));
+            throw new ArgumentException($"Model has {parameters.Count} parameters; a {config.VariantName} model of this config has {expected.Count}.", nameof(parameters));
         }
 
         var metadata = ConfigMetadata(config);
@@ -121,9 +145,27 @@ public static partial class ModelCheckpoint
         string src = file.Source;
         var md = file.Metadata;
         string variantText = Required(md, "variant", src);
-        if (!Variants.TryParse(variantText, out var variant))
+        CellGraph? cell = null;
+        if (md.TryGetValue("cell", out string? cellJson))
         {
-            throw new InvalidDataException($"{src}: metadata 'variant' is '{variantText}'; expected one of: {string.Join(", ", Variants.All.Select(v => v.Name()))}.");
+            try
+            {
+                cell = CellGraph.Compile(CellDefinition.FromJson(cellJson, $"{src} (metadata 'cell')"));
+            }
+            catch (CellDefinitionException e)
+            {
+                throw new InvalidDataException($"{src}: metadata 'cell' does not hold a valid cell: {e.Message}", e);
+            }
+
+            if (cell.Name != variantText)
+            {
+                throw new InvalidDataException($"{src}: metadata 'variant' is '{variantText}' but its 'cell' is named '{cell.Name}'.");
+            }
+        }
+
+        if (!Variants.TryParse(variantText, out var variant) && cell is null)
+        {
+            throw new InvalidDataException($"{src}: metadata 'variant' is '{variantText}'; expected one of: {string.Join(", ", Variants.All.Select(v => v.Name()))}, or a cell file's model with its definition in metadata 'cell'.");
         }
 
         var config = new RecurrentModelConfig(
@@ -131,7 +173,8 @@ public static partial class ModelCheckpoint
             PositiveInt(md, "input_size", src),
             PositiveInt(md, "hidden", src),
             PositiveInt(md, "layers", src),
-            PositiveInt(md, "outputs", src));
+            PositiveInt(md, "outputs", src))
+        { Cell = cell };
 
         var expected = ExpectedTensors(config);
         var tensors = new Dictionary<string, float[]>(StringComparer.Ordinal);
@@ -139,7 +182,7 @@ public static partial class ModelCheckpoint
         {
             if (!file.Contains(name))
             {
-                throw new InvalidDataException($"{src}: missing tensor '{name}' [{string.Join(", ", shape)}] required by a {variant.Name()} model with {config.Layers} layer(s).");
+                throw new InvalidDataException($"{src}: missing tensor '{name}' [{string.Join(", ", shape)}] required by a {config.VariantName} model with {config.Layers} layer(s).");
             }
 
             var t = file.Get(name);
@@ -173,7 +216,7 @@ public static partial class ModelCheckpoint
 
             if (!tensors.ContainsKey(t.Name))
             {
-                throw new InvalidDataException($"{src}: unknown tensor '{t.Name}'; a {variant.Name()} model with {config.Layers} layer(s) has: {string.Join(", ", expected.Select(e => e.Name))}.");
+                throw new InvalidDataException($"{src}: unknown tensor '{t.Name}'; a {config.VariantName} model with {config.Layers} layer(s) has: {string.Join(", ", expected.Select(e => e.Name))}.");
             }
         }
 

@@ -42,4 +42,19 @@ public sealed class ReportModelTests
         Assert.DoesNotContain(model.Runs.Single(r => r.RunId == 3).Summary, s => s.Name == "intransigence");
         Assert.DoesNotContain(model.Runs.Single(r => r.RunId == 4).Summary, s => s.Name == "intransigence");
     }
+
+    [Fact]
+    public void ToModel_SweepVaryingStrategyAndVariant_GroupsByStrategyFirst()
+    {
+        static StoredRun Point(long id, string variant, string kind) => new(
+            id, $$$"""{"model":{"variant":"{{{variant}}}"},"scenario":{"kind":"permuted"},"seed":1,"strategy":{"kind":"{{{kind}}}"}}""",
+            $"hash{id}", variant, 1, "succeeded", 1, null, null, null, "v", "{}", "fp");
+        var runs = new[] { Point(1, "lstm", "agem"), Point(2, "gru", "agem"), Point(3, "lstm", "naive"), Point(4, "gru", "naive") };
+        var data = new SweepData(new SweepInfo(1, "s", "", "h", ""), runs, [], [], [], [], []);
+
+        var model = ReportCommand.ToModel(data, DateTimeOffset.UnixEpoch);
+
+        Assert.Equal("kind / variant", model.GroupBy);
+        Assert.Equal(["agem / lstm", "agem / gru", "naive / lstm", "naive / gru"], model.Runs.Select(r => r.Group));
+    }
 }

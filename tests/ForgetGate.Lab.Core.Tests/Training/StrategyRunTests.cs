@@ -45,7 +45,7 @@ public sealed class StrategyRunTests : IDisposable
         var data = new ToyTasks(tasks: 3, trainPerTask: 80, testPerTask: 48, seed: 3);
         var options = Options(strategy, Variant.Lstm, checkpointEvery);
         var (full, fullOutcome, finalParameters) = await RunAsync(options, data, Path.Combine(_dir, "full"));
-        Assert.True(fullOutcome.Strategy.Bytes > 0, $"{strategy} reports no state");
+        Assert.True(fullOutcome.Strategy.StateBytes > 0, $"{strategy} reports no state");
 
         var checkpoints = full.Checkpoints.Where(c => c.Task < data.TaskCount).ToList();
         Assert.True(checkpoints.Count >= (checkpointEvery > 0 ? 4 : 2), $"only {checkpoints.Count} checkpoints");
@@ -67,6 +67,24 @@ public sealed class StrategyRunTests : IDisposable
                 Assert.Equal(finalParameters[p], runner.Model.Parameters[p].Value);
             }
         }
+    }
+
+    [Theory]
+    [InlineData("agem", 3 * 24, 8)]
+    [InlineData("gem", 3 * 24, 8)]
+    [InlineData("derpp", 48, 8 + (2 * 4))]
+    [InlineData("lwf", 80, 2 * 4)]
+    public async Task RunAsync_MemoryStrategies_KeepReferencesAndOutputsNeverSamples(string strategy, int samples, int bytesPerSample)
+    {
+        // A sample here is 4 steps × 3 floats = 48 bytes; a memory entry is an 8-byte reference (plus 2 stored outputs
+        // for DER++; LwF keeps only the 2 outputs of f_old per sample of the current task).
+        var data = new ToyTasks(tasks: 3, trainPerTask: 80, testPerTask: 48, seed: 3);
+        var (_, outcome, _) = await RunAsync(Options(strategy), data, Path.Combine(_dir, "memory"));
+        Assert.Equal(samples, outcome.Strategy.Samples);
+        Assert.Equal((long)samples * bytesPerSample, outcome.Strategy.MemoryBytes);
+        var checkpoint = Directory.GetFiles(Path.Combine(_dir, "memory")).Max()!;
+        var tensors = ForgetGate.Lab.Numerics.Serialization.SafetensorsFile.Read(checkpoint).Tensors;
+        Assert.DoesNotContain(tensors, t => t.Name.Contains("sample", StringComparison.OrdinalIgnoreCase) || t.Name.Contains(".x", StringComparison.Ordinal));
     }
 
     [Theory]

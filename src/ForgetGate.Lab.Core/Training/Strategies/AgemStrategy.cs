@@ -31,6 +31,9 @@ internal sealed class AgemStrategy : ContinualStrategy
 
     public override string Kind => "agem";
 
+    /// <summary>Working vectors of the parameters' size: g_ref and g.</summary>
+    private const int FlatBuffers = 2;
+
     internal EpisodicMemory Memory => _memory;
 
     /// <summary>Steps whose gradient was projected, and steps with a reference (for the report).</summary>
@@ -40,7 +43,14 @@ internal sealed class AgemStrategy : ContinualStrategy
 
     public override int ModelRows(int batchSize) => _referenceBatch;
 
-    public override StrategyFigures Figures => new(_memory.Count, (long)_memory.Count * ReplayStrategy.SampleRefBytes);
+    public override StrategyFigures Figures
+    {
+        get
+        {
+            long bytes = (long)_memory.Count * ReplayStrategy.SampleRefBytes;
+            return new(_memory.Count, bytes, bytes + (sizeof(float) * (long)(FlatBuffers * _gradient.Length)), Steps == 0 ? double.NaN : Projected / (double)Steps);
+        }
+    }
 
     public override void BeforeStep(int task, int epoch, int batch, Rng root, IStrategyModel model)
     {
@@ -84,7 +94,22 @@ internal sealed class AgemStrategy : ContinualStrategy
         _memory.Add(task, model.Data.Count(task, DataSplit.Train), root.Split($"memory/{task}"));
     }
 
-    public override void Save(IDictionary<string, float[]> tensors, IDictionary<string, string> metadata) => _memory.Save("agem.memory", metadata);
+    public override void Save(IDictionary<string, float[]> tensors, IDictionary<string, string> metadata)
+    {
+        _memory.Save("agem.memory", metadata);
+        metadata["agem.steps"] = Steps.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        metadata["agem.projected"] = Projected.ToString(System.Globalization.CultureInfo.InvariantCulture);
+    }
 
-    public override void Load(IReadOnlyDictionary<string, float[]> tensors, IReadOnlyDictionary<string, string> metadata) => _memory.Load("agem.memory", metadata);
+    public override void Load(IReadOnlyDictionary<string, float[]> tensors, IReadOnlyDictionary<string, string> metadata)
+    {
+        _memory.Load("agem.memory", metadata);
+        if (!metadata.TryGetValue("agem.steps", out var steps) || !metadata.TryGetValue("agem.projected", out var projected))
+        {
+            throw new InvalidDataException("Checkpoint lacks the projection counts (metadata 'agem.steps' / 'agem.projected').");
+        }
+
+        Steps = long.Parse(steps, System.Globalization.CultureInfo.InvariantCulture);
+        Projected = long.Parse(projected, System.Globalization.CultureInfo.InvariantCulture);
+    }
 }

@@ -71,7 +71,7 @@ internal abstract class ContinualStrategy
     }
 
     /// <summary>What the strategy keeps, for the report: samples held (buffer or memory) and bytes of state.</summary>
-    public virtual StrategyFigures Figures => new(0, 0);
+    public virtual StrategyFigures Figures => new(0, 0, 0);
 
     /// <summary>Saves accumulated state: float tensors by name plus string metadata.</summary>
     public virtual void Save(IDictionary<string, float[]> tensors, IDictionary<string, string> metadata)
@@ -115,8 +115,13 @@ internal abstract class ContinualStrategy
     }
 }
 
-/// <summary>What a strategy holds: samples in its buffer or memory (references, plus stored outputs where it keeps them) and bytes of state.</summary>
-public readonly record struct StrategyFigures(long Samples, long Bytes);
+/// <summary>
+/// What a strategy holds at the end of a run, for the report: <paramref name="Samples"/> in its buffer or memory and
+/// their <paramref name="MemoryBytes"/> (8-byte references, plus stored outputs where it keeps them; never sample
+/// data), <paramref name="StateBytes"/> of everything it keeps (memory, snapshots, importances, running sums), and for
+/// A-GEM/GEM the share of steps whose gradient was projected (NaN for the others).
+/// </summary>
+public readonly record struct StrategyFigures(long Samples, long MemoryBytes, long StateBytes, double ProjectedFraction = double.NaN);
 
 /// <summary>Computes Σ over samples of the squared per-sample loss gradient (the empirical diagonal Fisher, unnormalised).</summary>
 internal interface ISquaredGradientSource

@@ -40,7 +40,14 @@ internal sealed class DerppStrategy : ContinualStrategy
 
     public override int ExtraRows(int batchSize) => 2 * batchSize;
 
-    public override StrategyFigures Figures => new(_buffer.Count, (long)_buffer.Count * (ReplayStrategy.SampleRefBytes + (_outputs * sizeof(float))));
+    public override StrategyFigures Figures
+    {
+        get
+        {
+            long bytes = (long)_buffer.Count * (ReplayStrategy.SampleRefBytes + (_outputs * sizeof(float)));
+            return new(_buffer.Count, bytes, bytes);
+        }
+    }
 
     public override void ExtendBatch(int task, int epoch, int batch, int batchSize, Rng root, List<SampleRef> samples)
     {

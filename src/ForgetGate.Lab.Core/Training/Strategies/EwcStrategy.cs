@@ -66,7 +66,7 @@ internal sealed class EwcStrategy : ContinualStrategy
         return 0.5 * _lambda * penalty;
     }
 
-    public override StrategyFigures Figures => new(0, 2L * sizeof(float) * _fisher.Sum(f => (long)f.Length));
+    public override StrategyFigures Figures => new(0, 0, 2L * sizeof(float) * _fisher.Sum(f => (long)f.Length));
 
     public override void AfterTask(int task, Rng root, IStrategyModel model)
     {

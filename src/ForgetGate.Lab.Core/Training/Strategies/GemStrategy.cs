@@ -31,6 +31,9 @@ internal sealed class GemStrategy : ContinualStrategy
 
     public override string Kind => "gem";
 
+    /// <summary>Working vectors of the parameters' size: one g_k per past task, and g.</summary>
+    private int FlatBuffers => _memoryGradients.Count + 1;
+
     internal EpisodicMemory Memory => _memory;
 
     internal long Projected { get; private set; }
@@ -39,7 +42,14 @@ internal sealed class GemStrategy : ContinualStrategy
 
     public override int ModelRows(int batchSize) => _memory.PerTask;
 
-    public override StrategyFigures Figures => new(_memory.Count, (long)_memory.Count * ReplayStrategy.SampleRefBytes);
+    public override StrategyFigures Figures
+    {
+        get
+        {
+            long bytes = (long)_memory.Count * ReplayStrategy.SampleRefBytes;
+            return new(_memory.Count, bytes, bytes + (sizeof(float) * (long)(FlatBuffers * _gradient.Length)), Steps == 0 ? double.NaN : Projected / (double)Steps);
+        }
+    }
 
     public override void BeforeStep(int task, int epoch, int batch, Rng root, IStrategyModel model)
     {
@@ -92,7 +102,22 @@ internal sealed class GemStrategy : ContinualStrategy
         _memory.Add(task, model.Data.Count(task, DataSplit.Train), root.Split($"memory/{task}"));
     }
 
-    public override void Save(IDictionary<string, float[]> tensors, IDictionary<string, string> metadata) => _memory.Save("gem.memory", metadata);
+    public override void Save(IDictionary<string, float[]> tensors, IDictionary<string, string> metadata)
+    {
+        _memory.Save("gem.memory", metadata);
+        metadata["gem.steps"] = Steps.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        metadata["gem.projected"] = Projected.ToString(System.Globalization.CultureInfo.InvariantCulture);
+    }
 
-    public override void Load(IReadOnlyDictionary<string, float[]> tensors, IReadOnlyDictionary<string, string> metadata) => _memory.Load("gem.memory", metadata);
+    public override void Load(IReadOnlyDictionary<string, float[]> tensors, IReadOnlyDictionary<string, string> metadata)
+    {
+        _memory.Load("gem.memory", metadata);
+        if (!metadata.TryGetValue("gem.steps", out var steps) || !metadata.TryGetValue("gem.projected", out var projected))
+        {
+            throw new InvalidDataException("Checkpoint lacks the projection counts (metadata 'gem.steps' / 'gem.projected').");
+        }
+
+        Steps = long.Parse(steps, System.Globalization.CultureInfo.InvariantCulture);
+        Projected = long.Parse(projected, System.Globalization.CultureInfo.InvariantCulture);
+    }
 }

@@ -32,7 +32,7 @@ internal sealed class LwfStrategy : ContinualStrategy
     /// <summary>Outputs of f_old on the current task's training samples, [n, Outputs].</summary>
     internal ReadOnlySpan<float> OldOutputs => _old;
 
-    public override StrategyFigures Figures => new(_outputs == 0 ? 0 : _old.Length / _outputs, (long)_old.Length * sizeof(float));
+    public override StrategyFigures Figures => new(_outputs == 0 ? 0 : _old.Length / _outputs, (long)_old.Length * sizeof(float), (long)_old.Length * sizeof(float));
 
     public override void BeforeTask(int task, IStrategyModel model)
     {

@@ -32,7 +32,7 @@ internal sealed class MasStrategy : ContinualStrategy
 
     internal float[][] Importance => _importance.Arrays;
 
-    public override StrategyFigures Figures => new(0, _importance.Bytes + _anchor.Bytes);
+    public override StrategyFigures Figures => new(0, 0, _importance.Bytes + _anchor.Bytes);
 
     public override double AdjustGradients(IReadOnlyList<Parameter> parameters)
     {

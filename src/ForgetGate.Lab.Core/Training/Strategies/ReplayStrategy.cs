@@ -61,7 +61,7 @@ internal sealed class ReplayStrategy : ContinualStrategy
         }
     }
 
-    public override StrategyFigures Figures => new(_buffer.Count, (long)_buffer.Count * SampleRefBytes);
+    public override StrategyFigures Figures => new(_buffer.Count, (long)_buffer.Count * SampleRefBytes, (long)_buffer.Count * SampleRefBytes);
 
     /// <summary>A buffer entry is a reference (task, index): two ints, never a copy of the sample.</summary>
     internal const int SampleRefBytes = 2 * sizeof(int);

@@ -44,7 +44,7 @@ internal sealed class SiStrategy : ContinualStrategy
 
     internal float[][] Importance => _importance.Arrays;
 
-    public override StrategyFigures Figures => new(0, _omega.Bytes + _importance.Bytes + _anchor.Bytes);
+    public override StrategyFigures Figures => new(0, 0, _omega.Bytes + _importance.Bytes + _anchor.Bytes);
 
     public override void BeforeTask(int task, IStrategyModel model)
     {
