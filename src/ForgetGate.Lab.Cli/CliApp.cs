@@ -2,7 +2,10 @@ using System.CommandLine;
 using System.CommandLine.Invocation;
 using ForgetGate.Lab.Cli.Commands;
 using ForgetGate.Lab.Cli.Errors;
+using ForgetGate.Lab.Cli.Serve;
+using ForgetGate.Lab.Numerics.Engines;
 using ForgetGate.Lab.Storage;
+using ForgetGate.Lab.Torch;
 
 namespace ForgetGate.Lab.Cli;
 
@@ -24,6 +27,9 @@ internal static class CliApp
 
     public static RootCommand CreateRoot()
     {
+        // Engines beyond managed live in their own projects; registering does not load their native libraries (a
+        // network's creation does), so a machine without libtorch runs everything else as before.
+        ModelEngines.Register(TorchEngine.Instance);
         var root = new RootCommand("ForgetGate.Lab: continual-learning experiments on LSTM-family networks.");
         root.Options.Add(Verbose);
         root.Subcommands.Add(InfoCommand.Create());
@@ -43,6 +49,7 @@ internal static class CliApp
         root.Subcommands.Add(ManageCommands.Retry());
         root.Subcommands.Add(ManageCommands.Export());
         root.Subcommands.Add(ManageCommands.Compare());
+        root.Subcommands.Add(ServeCommand.Create());
         return root;
     }
 
