@@ -76,12 +76,20 @@ internal static class BenchCommand
         var inv = CultureInfo.InvariantCulture;
         using var pool = new ComputePool(o.Threads);
 
+        // More workers than cores share cores: every figure (and the peak) then measures the scheduler, not the engine.
+        int cores = Environment.ProcessorCount;
+        if (o.Threads > cores)
+        {
+            Console.Error.WriteLine(string.Create(inv,
+                $"warning: --threads {o.Threads} is more than the {cores} cores here; workers take turns on a core, so the figures understate what {cores} threads would do."));
+        }
+
         // The FMA peak of this machine at this thread count, measured, so "% of peak" means the same on any CPU.
         double peak = FmaPeak.Measure(o.Threads);
         if (!o.Json)
         {
             Console.WriteLine(string.Create(inv,
-                $"forgetgate bench  H={o.Hidden} B={o.Batch} T={o.Steps} D={InputSize} layers={o.Layers} threads={o.Threads}  {(double.IsNaN(peak) ? "(no hardware FMA: scalar products)" : $"(measured FMA peak {peak:F0} GFLOP/s, {FmaPeak.VectorBits}-bit)")}"));
+                $"forgetgate bench  H={o.Hidden} B={o.Batch} T={o.Steps} D={InputSize} layers={o.Layers} threads={o.Threads} of {cores} cores  {(double.IsNaN(peak) ? "(no hardware FMA: scalar products)" : $"(measured FMA peak {peak:F0} GFLOP/s, {FmaPeak.VectorBits}-bit)")}"));
             Console.WriteLine("FLOPs per training step: 24·T·B·H·(D+H) per layer (PyTorch's LSTM count), scaled by G/4 for 3-gate variants (cifg, gru).");
         }
 
@@ -139,6 +147,7 @@ internal static class BenchCommand
                     ["steps"] = o.Steps,
                     ["layers"] = o.Layers,
                     ["threads"] = o.Threads,
+                    ["cores"] = Environment.ProcessorCount,
                     ["rounds"] = o.Rounds,
                     ["train_samples_per_s"] = Math.Round(r.TrainSamplesPerSecond, 1),
                     ["train_samples_per_s_min"] = Math.Round(byTrain[0].TrainSamplesPerSecond, 1),
@@ -149,6 +158,7 @@ internal static class BenchCommand
                     ["infer_gflops"] = Math.Round(r.InferGflops, 2),
                     ["peak_gflops"] = double.IsNaN(peak) ? 0 : Math.Round(peak, 1),
                     ["peak_fraction"] = double.IsNaN(peak) ? 0 : Math.Round(r.TrainGflops / peak, 4),
+                    ["infer_peak_fraction"] = double.IsNaN(peak) ? 0 : Math.Round(r.InferGflops / peak, 4),
                     ["peak_rss_mib"] = Math.Round(PeakRssMiB(), 1),
                 }));
             }
@@ -176,7 +186,7 @@ internal static class BenchCommand
         var inv = CultureInfo.InvariantCulture;
         Console.WriteLine(string.Create(inv,
             $"{variant.Name(),-9} train {r.TrainSamplesPerSecond,9:F0} samples/s ({r.TrainMsPerStep,7:F2} ms/step) {r.TrainGflops,6:F1} GFLOP/s {(double.IsNaN(peak) ? "  n/a" : (100 * r.TrainGflops / peak).ToString("F1", inv)),5}% of peak | " +
-            $"infer(B={InferBatch}) {r.InferSamplesPerSecond,9:F0} samples/s {r.InferGflops,6:F1} GFLOP/s{range}"));
+            $"infer(B={InferBatch}) {r.InferSamplesPerSecond,9:F0} samples/s {r.InferGflops,6:F1} GFLOP/s {(double.IsNaN(peak) ? "  n/a" : (100 * r.InferGflops / peak).ToString("F1", inv)),5}% of peak{range}"));
     }
 
     private static BenchResult Measure(Variant variant, BenchOptions o, ComputePool pool)

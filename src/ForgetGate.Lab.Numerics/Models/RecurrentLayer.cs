@@ -16,7 +16,7 @@ namespace ForgetGate.Lab.Numerics.Models;
 /// is the generic <see cref="CellProgram"/> instead of a fused cell. Its weight_hh/bias_hh hold the recurrent blocks'
 /// rows only; input-only blocks keep zero W_hh panels in the packed layout, so the products need no special case.
 /// </summary>
-internal sealed class RecurrentLayer
+internal sealed partial class RecurrentLayer
 {
     private const int U = GateMath.TileUnits;
 

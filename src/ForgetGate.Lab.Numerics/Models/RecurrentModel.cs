@@ -10,7 +10,7 @@ namespace ForgetGate.Lab.Numerics.Models;
 /// Stacked recurrent network (any <see cref="Variant"/>) with a linear head on the last step's top hidden state,
 /// forward and backward through time (DESIGN.md §3). Buffers are reused: after warm-up a training step allocates nothing.
 /// </summary>
-public sealed class RecurrentModel : IRecurrentNetwork
+public sealed partial class RecurrentModel : IRecurrentNetwork
 {
     private readonly ComputePool _pool;
     private readonly RecurrentLayer[] _layers;
@@ -56,6 +56,7 @@ public sealed class RecurrentModel : IRecurrentNetwork
         _parameters = [.. list];
         _barrier = new SpinBarrier(_pool.Threads);
         _work = new LayerWork(this);
+        _inference = new InferenceWork(this);
     }
 
     /// <inheritdoc />
@@ -122,7 +123,29 @@ public sealed class RecurrentModel : IRecurrentNetwork
         CheckFinite(x, d, steps);
         _hasForward = false;
         _hasTrainingState = false;
+        if (!training)
+        {
+            Infer(x, batch, steps, output);
+            _hasForward = true;
+            return;
+        }
+
         EnsureBuffers(batch, steps, training);
+        RunLayers(x, batch, steps);
+        var top = _layers[^1];
+        Head(top.Hs.AsSpan(steps * batch * top.Hp, batch * top.Hp), top.Hp, batch, output);
+        _hasForward = true;
+        _activationsKept = true;
+        _hasTrainingState = true;
+    }
+
+    /// <summary>
+    /// The layer-by-layer forward that keeps every step's activations (for <see cref="Backward"/> and
+    /// <see cref="CopyForgetGates"/>): a time-major copy of x, then each layer's recurrent loop over all steps.
+    /// </summary>
+    private void RunLayers(ReadOnlySpan<float> x, int batch, int steps)
+    {
+        int d = Config.InputSize;
 
         // Time-major copy: row (t, b) of _x is x[b, t, :].
         for (int b = 0; b < batch; b++)
@@ -157,16 +180,17 @@ public sealed class RecurrentModel : IRecurrentNetwork
                 CellFiniteCheck.Check(layer, k, batch, steps);
             }
         }
+    }
 
-        // Head on the last step's top h.
-        var top = _layers[^1];
-        var hT = top.Hs.AsSpan(steps * batch * top.Hp, batch * top.Hp);
+    /// <summary>Logits [rows, Outputs] = head.weight · h + head.bias for rows of h [rows, stride] (the last step's top h).</summary>
+    private void Head(ReadOnlySpan<float> hT, int stride, int rows, Span<float> output)
+    {
         int h = Config.Hidden;
         int outputs = Config.Outputs;
         var w = _headWeight.Value;
-        for (int b = 0; b < batch; b++)
+        for (int b = 0; b < rows; b++)
         {
-            var hb = hT.Slice(b * top.Hp, h);
+            var hb = hT.Slice(b * stride, h);
             for (int c = 0; c < outputs; c++)
             {
                 float sum = _headBias.Value[c];
@@ -179,9 +203,6 @@ public sealed class RecurrentModel : IRecurrentNetwork
                 output[(b * outputs) + c] = sum;
             }
         }
-
-        _hasForward = true;
-        _hasTrainingState = training;
     }
 
     /// <summary>
@@ -278,6 +299,8 @@ public sealed class RecurrentModel : IRecurrentNetwork
             ThrowHelper.ThrowArgument($"Destination has {destination.Length} values; expected at least steps·batch·hidden = {count}.", nameof(destination));
         }
 
+        KeepActivations();
+
         var l = _layers[layer];
         int i = 0;
         for (int t = 0; t < _steps; t++)
@@ -301,6 +324,9 @@ public sealed class RecurrentModel : IRecurrentNetwork
         _dZx = [];
         _dZh = [];
         _dH = [];
+        _xRows = [];
+        _logits = [];
+        _blockScratch = [];
         _hasForward = false;
         _hasTrainingState = false;
     }

@@ -40,12 +40,16 @@ public sealed class BenchCommandTests
                 Assert.True(peak > 1, line);
                 Assert.InRange(fraction, 1e-6, 1.0);
                 Assert.Equal(o.GetProperty("gflops").GetDouble() / peak, fraction, 2);
+                Assert.Equal(o.GetProperty("infer_gflops").GetDouble() / peak, o.GetProperty("infer_peak_fraction").GetDouble(), 2);
             }
             else
             {
                 Assert.Equal(0, peak); // no hardware FMA: no vector peak, reported as 0 rather than a made-up figure
                 Assert.Equal(0, fraction);
+                Assert.Equal(0, o.GetProperty("infer_peak_fraction").GetDouble());
             }
+
+            Assert.Equal(Environment.ProcessorCount, o.GetProperty("cores").GetInt32());
         }
     }
 
@@ -58,6 +62,18 @@ public sealed class BenchCommandTests
         Assert.Contains(Fma.IsSupported ? "measured FMA peak" : "no hardware FMA", r.Out, StringComparison.Ordinal);
         Assert.Single(r.Out.Split('\n'), l => l.StartsWith("gru ", StringComparison.Ordinal) && l.Contains("samples/s", StringComparison.Ordinal));
         Assert.Matches(@"(?m)^peak RSS \d+ MiB", r.Out);
+        Assert.Contains($"threads=1 of {Environment.ProcessorCount} cores", r.Out, StringComparison.Ordinal);
+        Assert.DoesNotContain("warning", r.Err, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void MoreThreadsThanCores_Warns_AndStillMeasures()
+    {
+        string threads = (Environment.ProcessorCount + 1).ToString(System.Globalization.CultureInfo.InvariantCulture);
+        var r = Bench("--variant", "lstm", "--hidden", "9", "--batch", "3", "--steps", "2", "--seconds", "0.05", "--threads", threads, "--json");
+        Assert.True(r.Code == 0, r.ToString());
+        Assert.Contains($"warning: --threads {threads} is more than the {Environment.ProcessorCount} cores here", r.Err, StringComparison.Ordinal);
+        Assert.Equal(Environment.ProcessorCount + 1, JsonDocument.Parse(r.Out.Trim()).RootElement.GetProperty("threads").GetInt32());
     }
 
     [Fact]
