@@ -112,7 +112,7 @@ internal static class RunCommand
     /// How long <c>run</c> waits after Ctrl-C for its worker to checkpoint and release the running runs before it exits
     /// anyway (130): a release normally takes milliseconds, and a user who pressed Ctrl-C expects the prompt back now.
     /// </summary>
-    internal static readonly TimeSpan InterruptGrace = TimeSpan.FromMilliseconds(500);
+    internal static readonly TimeSpan InterruptGrace = TimeSpan.FromMilliseconds(300);
 
     /// <summary>True when <paramref name="work"/> ended (with its exceptions propagated); false when the token was cancelled and the work did not end within <see cref="InterruptGrace"/>.</summary>
     private static async Task<bool> EndsOrInterruptedAsync(Task work, CancellationToken cancellationToken)

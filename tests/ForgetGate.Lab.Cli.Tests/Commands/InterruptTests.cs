@@ -6,6 +6,12 @@ using Microsoft.Data.Sqlite;
 namespace ForgetGate.Lab.Cli.Tests.Commands;
 
 /// <summary>Ctrl-C on the real <c>forgetgate run</c> process: the exit code, how fast the prompt comes back, and what is left to resume.</summary>
+/// <remarks>
+/// Alone in its collection: it bounds a wall time (the second after Ctrl-C), which the end-to-end tests training
+/// beside it on a 2-core machine would stretch.
+/// </remarks>
+[Collection(nameof(InterruptTests))]
+[CollectionDefinition(nameof(InterruptTests), DisableParallelization = true)]
 public sealed class InterruptTests : IDisposable
 {
     private const int SigInt = 2;
