@@ -28,6 +28,7 @@ public sealed class ContinualRunner : IDisposable
     private readonly ContinualRunOptions _options;
     private readonly ITaskSource _data;
     private readonly IRunSink _sink;
+    private readonly ComputePool? _pool;
     private readonly IRecurrentNetwork _model;
     private readonly IOptimizer _optimizer;
     private readonly ContinualStrategy _strategy;
@@ -53,6 +54,7 @@ public sealed class ContinualRunner : IDisposable
         _options = options;
         _data = data;
         _sink = sink;
+        _pool = pool;
         var root = new Rng(options.Seed);
         _dataRng = root.Split("data");
         _strategyRng = root.Split("strategy");
@@ -90,6 +92,11 @@ public sealed class ContinualRunner : IDisposable
     /// </summary>
     public async Task<RunOutcome> RunAsync(string? checkpointDirectory, string? resumeFrom, CancellationToken cancellationToken)
     {
+        if (_options.WarmKernels)
+        {
+            KernelWarmup.EnsureWarm(_options, _model.Config, _data.Steps, _pool);
+        }
+
         var total = Stopwatch.StartNew();
         var start = new RunPosition(0, 0, 0);
         if (resumeFrom is not null)
