@@ -3,7 +3,9 @@ using System.CommandLine.Invocation;
 using ForgetGate.Lab.Cli.Commands;
 using ForgetGate.Lab.Cli.Errors;
 using ForgetGate.Lab.Cli.Serve;
+using ForgetGate.Lab.Numerics.Engines;
 using ForgetGate.Lab.Storage;
+using ForgetGate.Lab.Torch;
 
 namespace ForgetGate.Lab.Cli;
 
@@ -18,13 +20,17 @@ internal static class CliApp
     };
 
     /// <summary>
-    /// How long a command may take to stop after Ctrl-C before the process ends anyway with 130: longer than
-    /// <c>run</c>'s 20-second worker shutdown budget, so running runs are checkpointed and released first.
+    /// How long a command may take to stop after Ctrl-C before the process ends anyway with 130. Commands observe
+    /// the token; this bounds the ones stuck in a wait nobody can cancel (a SQLite busy wait). <c>run</c> has its own,
+    /// shorter grace for its worker to release runs (<see cref="RunCommand.InterruptGrace"/>).
     /// </summary>
-    private static readonly TimeSpan TerminationGrace = TimeSpan.FromSeconds(25);
+    private static readonly TimeSpan TerminationGrace = TimeSpan.FromSeconds(1);
 
     public static RootCommand CreateRoot()
     {
+        // Engines beyond managed live in their own projects; registering does not load their native libraries (a
+        // network's creation does), so a machine without libtorch runs everything else as before.
+        ModelEngines.Register(TorchEngine.Instance);
         var root = new RootCommand("ForgetGate.Lab: continual-learning experiments on LSTM-family networks.");
         root.Options.Add(Verbose);
         root.Subcommands.Add(InfoCommand.Create());

@@ -6,8 +6,10 @@ using ForgetGate.Lab.Cli.Worker;
 using ForgetGate.Lab.Core.Specs;
 using ForgetGate.Lab.Reporting;
 using ForgetGate.Lab.Storage;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
 
 namespace ForgetGate.Lab.Cli.Commands;
 
@@ -23,8 +25,8 @@ internal static class RunCommand
         var spec = new Argument<FileInfo>("SPEC") { Description = "Experiment spec (.yaml)." };
         var db = CliDatabase.CreateOption();
         var set = new Option<string[]>("--set") { Description = "Override a spec field, e.g. --set model.hidden=64 (repeatable; [a,b] sweeps)." };
-        var threads = new Option<int>("--threads") { Description = "Compute threads per run (results do not depend on it).", DefaultValueFactory = _ => Environment.ProcessorCount };
-        var concurrency = new Option<int>("--concurrency") { Description = "Runs executed at once.", DefaultValueFactory = _ => 1 };
+        var threads = new Option<int?>("--threads") { Description = "Compute threads per run (default: auto; results do not depend on it)." };
+        var concurrency = new Option<string>("--concurrency") { Description = "Runs executed at once: auto (chosen from the cores and the model size, printed) or a number.", DefaultValueFactory = _ => "auto" };
         var output = new Option<string?>("--out") { Description = "Report folder (default results/<sweep name>)." };
         var noReuse = SweepQueuer.CreateNoReuseOption();
         var command = new Command("run", "Queue a spec's sweep, run it here until done, and write its report.\nExample: forgetgate run experiments/quick.yaml --set seed=[1,2,3]")
@@ -47,26 +49,55 @@ internal static class RunCommand
                 Console.WriteLine(reuseLine);
             }
 
+            int runs = ConcurrencyRule.Parse(parse.GetValue(concurrency) ?? "auto", "--concurrency") ?? WorkerOptions.Auto;
+            var hint = ConcurrencyRule.LargestModel(plan.Points.Select(p => p.ConfigJson));
             var labels = plan.Points.ToDictionary(p => p.ConfigHash, p => string.Create(inv, $"[{p.Variant} seed {p.Seed}]"));
             var before = await store.LoadSweepAsync(sweepId, cancellationToken).ConfigureAwait(false);
             var runLabels = before.Runs.ToDictionary(r => r.Id, r => labels.GetValueOrDefault(r.ConfigHash, ""));
             var display = new ProgressDisplay(plan.Name, id => runLabels.GetValueOrDefault(id, ""));
-            using (var host = WorkerHost.Build(
+            var host = WorkerHost.Build(
                 o =>
                 {
                     o.Database = database;
                     o.UntilEmpty = true;
                     o.SweepId = sweepId; // on a shared store, other people's sweeps are not this command's business
-                    o.ThreadsPerRun = Math.Max(1, parse.GetValue(threads));
-                    o.Concurrency = Math.Max(1, parse.GetValue(concurrency));
+                    o.ThreadsPerRun = parse.GetValue(threads) is { } t ? Math.Max(1, t) : WorkerOptions.Auto;
+                    o.Concurrency = runs;
+                    o.AutoHint = (hint.Hidden, hint.Batch, plan.Points.Count);
                 },
                 shutdownSeconds: 20,
                 minimumLevel: display.IsInteractive ? LogLevel.Warning : LogLevel.Information,
                 onProgress: display.Report,
-                verbose: parse.GetValue(CliApp.Verbose)))
+                verbose: parse.GetValue(CliApp.Verbose));
+            // The worker logs its choice; the live display hides Information lines, so say it here instead.
+            if (display.IsInteractive && host.Services.GetRequiredService<IOptions<WorkerOptions>>().Value.ConcurrencyChoice is { } choice)
             {
-                await display.RunAsync(() => host.RunAsync(cancellationToken), (runs, ct) => SnapshotAsync(store, sweepId, runs, ct)).ConfigureAwait(false);
+                Console.WriteLine(choice);
             }
+
+            var work = display.RunAsync(() => host.RunAsync(cancellationToken), (runs, ct) => SnapshotAsync(store, sweepId, runs, ct));
+            bool ended;
+            try
+            {
+                ended = await EndsOrInterruptedAsync(work, cancellationToken).ConfigureAwait(false);
+            }
+            catch
+            {
+                host.Dispose();
+                throw;
+            }
+
+            if (!ended)
+            {
+                // The worker is still checkpointing and releasing, most likely waiting for a store that does not answer
+                // (locked, down). Waiting longer helps no one: the run's last recorded checkpoint is on disk, and once
+                // its lease expires the next 'run' or 'worker' claims it and resumes from there. The host is not
+                // disposed here: disposing would wait for the same store.
+                throw new CliException(ExitCodes.Interrupted, string.Create(inv,
+                    $"interrupted; the store did not confirm the release within {InterruptGrace.TotalSeconds:0.##} s, so a run may show 'running' until its lease expires; the same 'forgetgate run' then resumes it from its last checkpoint."));
+            }
+
+            host.Dispose();
 
             // Ctrl-C stopped the worker (its runs checkpointed and released): interrupted (130), not a failed sweep.
             cancellationToken.ThrowIfCancellationRequested();
@@ -86,6 +117,34 @@ internal static class RunCommand
             return Environment.ExitCode;
         });
         return command;
+    }
+
+    /// <summary>
+    /// How long <c>run</c> waits after Ctrl-C for its worker to checkpoint and release the running runs before it exits
+    /// anyway (130): a release normally takes milliseconds, and a user who pressed Ctrl-C expects the prompt back now.
+    /// </summary>
+    internal static readonly TimeSpan InterruptGrace = TimeSpan.FromMilliseconds(300);
+
+    /// <summary>True when <paramref name="work"/> ended (with its exceptions propagated); false when the token was cancelled and the work did not end within <see cref="InterruptGrace"/>.</summary>
+    private static async Task<bool> EndsOrInterruptedAsync(Task work, CancellationToken cancellationToken)
+    {
+        var interrupted = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        await using (cancellationToken.Register(() => interrupted.TrySetResult()).ConfigureAwait(false))
+        {
+            if (await Task.WhenAny(work, interrupted.Task).ConfigureAwait(false) == work)
+            {
+                await work.ConfigureAwait(false);
+                return true;
+            }
+        }
+
+        if (await Task.WhenAny(work, Task.Delay(InterruptGrace, CancellationToken.None)).ConfigureAwait(false) == work)
+        {
+            await work.ConfigureAwait(false);
+            return true;
+        }
+
+        return false;
     }
 
     /// <summary>The sweep's counts and the outcome of each of <paramref name="runs"/> that has ended, from the store.</summary>
