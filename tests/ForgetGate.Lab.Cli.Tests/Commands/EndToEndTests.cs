@@ -168,7 +168,7 @@ public sealed class EndToEndTests : IDisposable
         string db = Path.Combine(_dir, "fg.db");
         var run = Forgetgate("run", spec, "--db", db);
         Assert.Equal(2, run.Code);
-        Assert.Contains("bad.yaml:3: model.variant: 'lstn' is not allowed", run.Err, StringComparison.Ordinal);
+        Assert.Contains("bad.yaml:3: model.variant: 'lstn' is neither a built-in variant", run.Err, StringComparison.Ordinal);
         Assert.Contains("did you mean 'lstm'", run.Err, StringComparison.Ordinal);
         Assert.False(File.Exists(db), "a bad spec must not even create the database");
     }
