@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.CommandLine.Invocation;
 using ForgetGate.Lab.Cli.Commands;
 using ForgetGate.Lab.Cli.Errors;
+using ForgetGate.Lab.Cli.Serve;
 using ForgetGate.Lab.Storage;
 
 namespace ForgetGate.Lab.Cli;
@@ -43,6 +44,7 @@ internal static class CliApp
         root.Subcommands.Add(ManageCommands.Retry());
         root.Subcommands.Add(ManageCommands.Export());
         root.Subcommands.Add(ManageCommands.Compare());
+        root.Subcommands.Add(ServeCommand.Create());
         return root;
     }
 

@@ -83,6 +83,34 @@ public static class ReportWriter
             }
         }
 
+        // Gates through time: per group a task × step heatmap and the last task's unit × step matrix, then all groups at once.
+        var multiples = new List<(string, List<(string Label, double[] Means)>)>();
+        foreach (var (g, i) in a.Groups.Select((g, i) => (g, i)))
+        {
+            var rows = GateFigures.TaskRows(g.Runs, a.Report.TaskNames);
+            if (rows.Count == 0)
+            {
+                continue;
+            }
+
+            multiples.Add((g.Name, rows));
+            list.Add(($"gate-steps-{i}.svg", GateFigures.Heatmap(
+                $"{g.Name}: mean forget gate per time step after each task (layer {GateFigures.Layer}, all tasks' probes, {g.Runs.Count} run(s))",
+                [.. rows.Select(r => r.Label)], (r, t) => rows[r].Means[t], rows.Count, rows[0].Means.Length, "", labelEveryRow: true)));
+            if (GateFigures.LastTaskSample(g.Runs, a.Report.TaskNames.Count) is var (run, row))
+            {
+                list.Add(($"gate-units-{i}.svg", GateFigures.Heatmap(
+                    $"{g.Name}: forget gate of each unit on one {a.Report.TaskNames[^1]} sample after the last task (run {run.RunId}, layer {GateFigures.Layer})",
+                    [.. Enumerable.Range(1, row.Units).Select(u => "unit " + u.ToString(CultureInfo.InvariantCulture))], (u, t) => row.SampleGates[(u * row.Steps) + t],
+                    row.Units, row.Steps, "unit", labelEveryRow: false)));
+            }
+        }
+
+        if (multiples.Count > 0)
+        {
+            list.Add(("gate-variants.svg", GateFigures.SmallMultiples("Mean forget gate per time step after each task (light: first task, dark: last), all groups", multiples)));
+        }
+
         var throughput = a.Groups.Select(g => (g.Name, MeanOf(g.Runs.Select(r => r.TrainSamplesPerSecond)), double.NaN)).ToList();
         list.Add(("throughput.svg", Bars("Training throughput (samples/s, mean over runs)", throughput, "samples/s", -1)));
         return list;
@@ -105,16 +133,29 @@ public static class ReportWriter
         "Regression: errors in MSE, lower is better. Final MSE = −ACC and learning MSE = −learning accuracy on −MSE scores; " +
         "BWT and FWT (ΔMSE) are −BWT and −FWT, the change of MSE; forgetting is an MSE increase.";
 
-    private static string Html(ReportAnalysis a, List<(string Name, string Svg)> figures)
+    /// <summary>The report's style sheet (also the dashboard's).</summary>
+    public const string Style =
+        "body{font-family:system-ui,sans-serif;margin:2em auto;max-width:1200px;color:#222;line-height:1.45}h1,h2{font-weight:600}" +
+        "table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:4px 8px;text-align:right}th{background:#f3f3f3}td:first-child,th:first-child{text-align:left}" +
+        ".best{font-weight:bold;background:#e8f4ea}.figs{display:flex;flex-wrap:wrap;gap:12px}.headline{font-size:1.15em;padding:.6em 1em;background:#f5f8fc;border-left:4px solid #0072B2}" +
+        "pre{background:#f7f7f7;padding:8px;overflow-x:auto;font-size:12px}details{margin:.4em 0}code{font-size:12px}";
+
+    /// <summary>The report page's body (what report.html holds between its body tags), for pages that embed it.</summary>
+    public static string HtmlBody(SweepReport report)
+    {
+        ArgumentNullException.ThrowIfNull(report);
+        var a = new ReportAnalysis(report);
+        return Body(a, Figures(a));
+    }
+
+    private static string Html(ReportAnalysis a, List<(string Name, string Svg)> figures) =>
+        "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>ForgetGate.Lab report: " + E(a.Report.SweepName) + "</title><style>" + Style +
+        "</style></head><body>" + Body(a, figures) + "</body></html>\n";
+
+    private static string Body(ReportAnalysis a, List<(string Name, string Svg)> figures)
     {
         var r = a.Report;
         var sb = new StringBuilder();
-        sb.Append("<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>ForgetGate.Lab report: ").Append(E(r.SweepName)).Append("</title><style>")
-          .Append("body{font-family:system-ui,sans-serif;margin:2em auto;max-width:1200px;color:#222;line-height:1.45}h1,h2{font-weight:600}")
-          .Append("table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:4px 8px;text-align:right}th{background:#f3f3f3}td:first-child,th:first-child{text-align:left}")
-          .Append(".best{font-weight:bold;background:#e8f4ea}.figs{display:flex;flex-wrap:wrap;gap:12px}.headline{font-size:1.15em;padding:.6em 1em;background:#f5f8fc;border-left:4px solid #0072B2}")
-          .Append("pre{background:#f7f7f7;padding:8px;overflow-x:auto;font-size:12px}details{margin:.4em 0}code{font-size:12px}")
-          .Append("</style></head><body>");
         sb.Append("<h1>").Append(E(r.SweepName)).Append("</h1>");
         sb.Append(s_inv, $"<p>{r.Runs.Count} run(s), grouped by <b>{E(r.GroupBy)}</b>; {r.TaskNames.Count} tasks; {(r.IsRegression ? "regression (score = −MSE; figures show MSE)" : "classification (accuracy)")}. Spec SHA-256 <code>{E(r.SpecHash)}</code>. Generated {E(r.GeneratedAt.ToString("u", s_inv))}.</p>");
         sb.Append("<p class=\"headline\">").Append(E(a.Headline())).Append("</p>");
@@ -143,6 +184,7 @@ public static class ReportWriter
         Section(sb, "Forgetting curves (mean, band = min–max over seeds)", figures, "curves-");
         Section(sb, "Variant comparison", figures, "compare-");
         Section(sb, "Forget-gate histograms", figures, "gates-");
+        Section(sb, "Forget gates through time", figures, "gate-variants", "gate-steps-", "gate-units-");
         Section(sb, "Throughput", figures, "throughput");
         sb.Append("<h2>Metric conventions</h2><ul>")
           .Append("<li><b>R[i][j]</b>: score on task j after training task i; row 0 is the untrained model (b<sub>j</sub>). Score is accuracy, or −MSE for regression.</li>")
@@ -161,7 +203,6 @@ public static class ReportWriter
             sb.Append("<pre>").Append(E(run.ConfigJson)).Append("</pre></details>");
         }
 
-        sb.Append("</body></html>\n");
         return sb.ToString();
     }
 
@@ -204,9 +245,9 @@ public static class ReportWriter
 
     private static string Percent(double share) => double.IsFinite(share) ? (100 * share).ToString("F1", s_inv) + "%" : "–";
 
-    private static void Section(StringBuilder sb, string title, List<(string Name, string Svg)> figures, string prefix)
+    private static void Section(StringBuilder sb, string title, List<(string Name, string Svg)> figures, params string[] prefixes)
     {
-        var chosen = figures.Where(f => f.Name.StartsWith(prefix, StringComparison.Ordinal)).ToList();
+        var chosen = prefixes.SelectMany(p => figures.Where(f => f.Name.StartsWith(p, StringComparison.Ordinal))).ToList();
         if (chosen.Count == 0)
         {
             return;

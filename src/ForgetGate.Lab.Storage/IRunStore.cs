@@ -51,6 +51,15 @@ public interface IRunStore
     /// <summary>One run's row (null if absent).</summary>
     Task<RunRecord?> GetRunAsync(long runId, CancellationToken cancellationToken);
 
+    /// <summary>Every claim of a run (attempt, owner, time), oldest first: its log of attempts.</summary>
+    Task<IReadOnlyList<RunAttempt>> GetAttemptsAsync(long runId, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// A short text that changes whenever anything a sweep's report shows changes (run statuses and progress, counts of
+    /// metric, curve and gate rows), so a live view re-renders only then.
+    /// </summary>
+    Task<string> GetSweepVersionAsync(long sweepId, CancellationToken cancellationToken);
+
     /// <summary>A run's recorded checkpoints, oldest position first (the last one holds its final model once it succeeded).</summary>
     Task<IReadOnlyList<CheckpointRecord>> GetCheckpointsAsync(long runId, CancellationToken cancellationToken);
 

@@ -25,6 +25,37 @@ internal sealed partial class RunStore
         return row?.ToInfo();
     }
 
+    public Task<IReadOnlyList<RunAttempt>> GetAttemptsAsync(long runId, CancellationToken cancellationToken)
+    {
+        string sql = """
+            SELECT attempt, lease_owner AS LeaseOwner, claimed_at AS ClaimedAt
+            FROM run_attempts
+            WHERE run_id = @RunId
+            ORDER BY claimed_at, attempt
+            """;
+        return WithConnectionAsync(async connection => (IReadOnlyList<RunAttempt>)[.. (await connection.QueryAsync<AttemptRow>(
+            new CommandDefinition(sql, new { RunId = runId }, cancellationToken: cancellationToken)).ConfigureAwait(false)).Select(a => new RunAttempt((int)a.Attempt, a.LeaseOwner, a.ClaimedAt))], cancellationToken);
+    }
+
+    public Task<string> GetSweepVersionAsync(long sweepId, CancellationToken cancellationToken)
+    {
+        // Row counts only grow (upserts), statuses and progress move: together they change whenever the report does.
+        string sql = """
+            SELECT (SELECT COUNT(*) FROM runs WHERE sweep_id = @SweepId)
+                || ':' || (SELECT COALESCE(SUM(progress), 0) FROM runs WHERE sweep_id = @SweepId)
+                || ':' || (SELECT COALESCE(SUM(attempt), 0) FROM runs WHERE sweep_id = @SweepId)
+                || ':' || (SELECT COUNT(*) FROM runs WHERE sweep_id = @SweepId AND status = 'running')
+                || ':' || (SELECT COUNT(*) FROM runs WHERE sweep_id = @SweepId AND status = 'succeeded')
+                || ':' || (SELECT COUNT(*) FROM runs WHERE sweep_id = @SweepId AND status = 'failed')
+                || ':' || (SELECT COUNT(*) FROM runs WHERE sweep_id = @SweepId AND status = 'cancelled')
+                || ':' || (SELECT COUNT(*) FROM evaluations e JOIN runs r ON r.id = e.run_id WHERE r.sweep_id = @SweepId)
+                || ':' || (SELECT COUNT(*) FROM training_curves c JOIN runs r ON r.id = c.run_id WHERE r.sweep_id = @SweepId)
+                || ':' || (SELECT COUNT(*) FROM gate_steps g JOIN runs r ON r.id = g.run_id WHERE r.sweep_id = @SweepId)
+                || ':' || (SELECT COUNT(*) FROM run_summaries s JOIN runs r ON r.id = s.run_id WHERE r.sweep_id = @SweepId)
+            """;
+        return WithConnectionAsync(connection => connection.QuerySingleAsync<string>(new CommandDefinition(sql, new { SweepId = sweepId }, cancellationToken: cancellationToken)), cancellationToken);
+    }
+
     public async Task<IReadOnlyList<CheckpointRecord>> GetCheckpointsAsync(long runId, CancellationToken cancellationToken)
     {
         string sql = """
@@ -62,7 +93,7 @@ internal sealed partial class RunStore
         string runsSql = """
             SELECT id, config_json AS ConfigJson, config_hash AS ConfigHash, variant, seed, status, attempt, error,
                    started_at AS StartedAt, finished_at AS FinishedAt, code_version AS CodeVersion,
-                   environment, dataset_fingerprint AS DatasetFingerprint, progress_note AS ProgressNote
+                   environment, dataset_fingerprint AS DatasetFingerprint, progress_note AS ProgressNote, progress
             FROM runs
             WHERE sweep_id = @SweepId
             ORDER BY id
@@ -113,7 +144,7 @@ internal sealed partial class RunStore
             var sweep = (await connection.QuerySingleOrDefaultAsync<SweepRow>(Q(sweepSql)).ConfigureAwait(false))?.ToInfo()
                 ?? throw new InvalidOperationException(string.Create(CultureInfo.InvariantCulture, $"Sweep {sweepId} does not exist in '{Location}'."));
             var runs = (await connection.QueryAsync<RunRow>(Q(runsSql)).ConfigureAwait(false))
-                .Select(r => new StoredRun(r.Id, r.ConfigJson, r.ConfigHash, r.Variant, r.Seed, r.Status, r.Attempt, r.Error, r.StartedAt, r.FinishedAt, r.CodeVersion, r.Environment, r.DatasetFingerprint, ReusedFrom(r.ProgressNote)))
+                .Select(r => new StoredRun(r.Id, r.ConfigJson, r.ConfigHash, r.Variant, r.Seed, r.Status, r.Attempt, r.Error, r.StartedAt, r.FinishedAt, r.CodeVersion, r.Environment, r.DatasetFingerprint, ReusedFrom(r.ProgressNote), r.Progress, r.ProgressNote))
                 .ToList();
             var evaluations = (await connection.QueryAsync<EvaluationRow>(Q(evaluationsSql)).ConfigureAwait(false))
                 .Select(e => new StoredEvaluation(e.RunId, e.AfterTask, e.Epoch, e.EvalTask, e.Metric, e.Value)).ToList();
@@ -314,6 +345,8 @@ internal sealed partial class RunStore
         public string? DatasetFingerprint { get; init; }
 
         public string? ProgressNote { get; init; }
+
+        public double Progress { get; init; }
     }
 
     private sealed class EvaluationRow
@@ -355,6 +388,15 @@ internal sealed partial class RunStore
         public double Loss { get; init; }
 
         public double SamplesPerSecond { get; init; }
+    }
+
+    private sealed class AttemptRow
+    {
+        public long Attempt { get; init; }
+
+        public string LeaseOwner { get; init; } = "";
+
+        public string ClaimedAt { get; init; } = "";
     }
 
     private sealed class GateStepsRow

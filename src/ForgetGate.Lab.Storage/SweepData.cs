@@ -8,7 +8,8 @@ public sealed record SweepInfo(long Id, string Name, string SpecText, string Spe
 /// <summary>One run as stored, with its provenance; <paramref name="ReusedFrom"/> names the run of an earlier sweep it was copied from.</summary>
 public sealed record StoredRun(
     long Id, string ConfigJson, string ConfigHash, string? Variant, long Seed, string Status, long Attempt, string? Error,
-    string? StartedAt, string? FinishedAt, string? CodeVersion, string? Environment, string? DatasetFingerprint, long? ReusedFrom = null);
+    string? StartedAt, string? FinishedAt, string? CodeVersion, string? Environment, string? DatasetFingerprint, long? ReusedFrom = null,
+    double Progress = 0, string? ProgressNote = null);
 
 /// <summary>An evaluation row of a run.</summary>
 public sealed record StoredEvaluation(long RunId, int AfterTask, int Epoch, int EvalTask, string Metric, double Value);
@@ -24,6 +25,9 @@ public sealed record StoredLoss(long RunId, int Task, int Epoch, int Step, doubl
 
 /// <summary>Gates through time of a run (one layer, one probe batch, after one task or epoch).</summary>
 public sealed record StoredGateSteps(long RunId, GateStepRow Row);
+
+/// <summary>One claim of a run: its attempt number, the worker that held the lease, and when (ISO-8601 UTC).</summary>
+public sealed record RunAttempt(int Attempt, string LeaseOwner, string ClaimedAt);
 
 /// <summary>Everything stored for one sweep.</summary>
 public sealed record SweepData(

@@ -5,6 +5,7 @@ namespace ForgetGate.Lab.Benchmarks;
 
 /// <summary>
 /// Entry point. <c>-- gemm</c>: our GEMM next to OpenBLAS on the LSTM shapes; <c>-- data</c>: batch assembly; <c>-- claims [N]</c>: queue claims/s on SQLite and PostgreSQL;
+/// <c>-- strategies SPEC</c>: continual-learning strategies' forgetting and cost relative to naive;
 /// otherwise BenchmarkDotNet, e.g. <c>-- --filter '*'</c>.
 /// </summary>
 internal static class Program
@@ -20,6 +21,12 @@ internal static class Program
         if (args is ["data", ..])
         {
             Data.BatchAssembly.Run();
+            return;
+        }
+
+        if (args is ["strategies", ..])
+        {
+            Strategies.StrategyComparison.Run(args);
             return;
         }
 

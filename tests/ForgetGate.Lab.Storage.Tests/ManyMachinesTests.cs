@@ -58,6 +58,25 @@ public sealed class ManyMachinesTests : IDisposable
             Assert.Equal(WithoutGenerationTime(File.ReadAllText(Path.Combine(fromLaptop, file))), WithoutGenerationTime(File.ReadAllText(Path.Combine(fromServer, file))));
         }
 
+        // Gates through time of the real run: one row per evaluation (untrained, after T1, after T2) × task × layer × run,
+        // the same rows in both stores, and a TensorBoard export from either store the same bytes.
+        Assert.Equal(3 * 2 * 1 * 2, _laptop.Scalar<long>("SELECT COUNT(*) FROM gate_steps"));
+        Assert.Equal(3 * 2 * 1 * 2, _server.Scalar<long>("SELECT COUNT(*) FROM gate_steps"));
+        Assert.Contains("Forget gates through time", File.ReadAllText(Path.Combine(fromServer, "report.html")), StringComparison.Ordinal);
+        string tbLaptop = Path.Combine(_laptop.Directory, "tb-a"), tbServer = Path.Combine(_laptop.Directory, "tb-b");
+        var export = await CliCommandTests.RunCliAsync("export", "tiny", "--format", "tensorboard", "--db", _laptop.Db, "--out", tbLaptop);
+        Assert.True(export.ExitCode == 0, export.Stdout + export.Stderr);
+        Assert.Contains("2 run folder(s); view them with: tensorboard --logdir " + tbLaptop, export.Stdout, StringComparison.Ordinal);
+        Assert.Equal(0, (await CliCommandTests.RunCliAsync("export", "tiny", "--format", "tensorboard", "--db", _server.Db, "--out", tbServer)).ExitCode);
+        var files = Directory.GetFiles(tbLaptop, "*", SearchOption.AllDirectories).Select(f => Path.GetRelativePath(tbLaptop, f)).Order(StringComparer.Ordinal).ToList();
+        Assert.Equal(2, files.Count);
+        Assert.Matches(@"^1-lstm-seed0/events\.out\.tfevents\.\d{10}\.forgetgate$", files[0]);
+        Assert.Equal(files, Directory.GetFiles(tbServer, "*", SearchOption.AllDirectories).Select(f => Path.GetRelativePath(tbServer, f)).Order(StringComparer.Ordinal));
+        foreach (string file in files)
+        {
+            Assert.Equal(File.ReadAllBytes(Path.Combine(tbLaptop, file)), File.ReadAllBytes(Path.Combine(tbServer, file)));
+        }
+
         var status = await CliCommandTests.RunCliAsync("status", "--db", _server.Db);
         Assert.Matches(@"1 tiny\s+0\s+0\s+2\s+0\s+0\s+100 %", status.Stdout);
     }

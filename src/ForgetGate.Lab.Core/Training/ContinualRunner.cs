@@ -99,6 +99,7 @@ public sealed class ContinualRunner : IDisposable
         else
         {
             await _evaluator.EvaluateAllAsync(_sink, afterTask: 0, epoch: 0, cancellationToken).ConfigureAwait(false);
+            await _gateProbe.WriteStepsAsync(_sink, afterTask: 0, epoch: 0, cancellationToken).ConfigureAwait(false);
         }
 
         int tasks = _data.TaskCount;
@@ -123,6 +124,7 @@ public sealed class ContinualRunner : IDisposable
                 if (last || _options.EvaluateEveryEpoch)
                 {
                     await _evaluator.EvaluateAllAsync(_sink, task + 1, epoch + 1, cancellationToken).ConfigureAwait(false);
+                    await _gateProbe.WriteStepsAsync(_sink, task + 1, epoch + 1, cancellationToken).ConfigureAwait(false);
                 }
             }
 

@@ -32,15 +32,23 @@ public sealed class BenchCommandTests
             Assert.True(o.GetProperty("gflops").GetDouble() > 0, line);
             Assert.InRange(o.GetProperty("peak_rss_mib").GetDouble(), 1, 4096); // a tiny model: the runtime's own tens of MiB
 
-            // The peak is measured on this machine (not a constant for one CPU), and a tiny model is far below it.
+            // The peak is measured on this machine (not a constant for one CPU), and the fraction is of that figure.
+            // How large either is depends on the build: a Debug build runs the FMA loop unoptimised (about
+            // 0.5 GFLOP/s was seen), so only "measured, positive, and the fraction is gflops / peak" holds in both.
             double peak = o.GetProperty("peak_gflops").GetDouble();
             double fraction = o.GetProperty("peak_fraction").GetDouble();
             if (Fma.IsSupported)
             {
-                Assert.True(peak > 1, line);
-                Assert.InRange(fraction, 1e-6, 1.0);
-                Assert.Equal(o.GetProperty("gflops").GetDouble() / peak, fraction, 2);
-                Assert.Equal(o.GetProperty("infer_gflops").GetDouble() / peak, o.GetProperty("infer_peak_fraction").GetDouble(), 2);
+                Assert.True(peak > 0, line);
+                Assert.True(fraction > 0, line);
+                // gflops is printed to 0.01 and the peak to 0.1: their ratio is the fraction up to those roundings.
+                double gflops = o.GetProperty("gflops").GetDouble();
+                double rounding = fraction * ((0.005 / Math.Max(gflops, 0.005)) + (0.05 / peak)) + 1e-4;
+                Assert.True(Math.Abs((gflops / peak) - fraction) <= rounding, $"{line}: gflops / peak = {gflops / peak}");
+                double inferGflops = o.GetProperty("infer_gflops").GetDouble();
+                double inferFraction = o.GetProperty("infer_peak_fraction").GetDouble();
+                double inferRounding = inferFraction * ((0.005 / Math.Max(inferGflops, 0.005)) + (0.05 / peak)) + 1e-4;
+                Assert.True(Math.Abs((inferGflops / peak) - inferFraction) <= inferRounding, $"{line}: infer_gflops / peak = {inferGflops / peak}");
             }
             else
             {

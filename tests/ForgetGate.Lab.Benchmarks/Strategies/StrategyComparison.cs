@@ -1,0 +1,112 @@
+using System.Diagnostics;
+using System.Globalization;
+using ForgetGate.Lab.Core.Metrics;
+using ForgetGate.Lab.Core.Runs;
+using ForgetGate.Lab.Core.Specs;
+using ForgetGate.Lab.Core.Training;
+using ForgetGate.Lab.Numerics.Threading;
+
+namespace ForgetGate.Lab.Benchmarks.Strategies;
+
+/// <summary>
+/// <c>-- strategies SPEC [--set path=value]… [--threads N]</c>: runs every point of a spec in this process (no store)
+/// and prints, per strategy and variant, Chaudhry forgetting and ACC (per seed and mean), whether forgetting is lower
+/// than naive's, wall time, the run time relative to naive (same variant and seed, measured in this same process), and
+/// what the strategy keeps. The issue-15 effect and cost figures come from the shipped smoke spec
+/// (tests/ForgetGate.Lab.Cli.Tests/Specs/baselines-smoke.yaml). Ratios are meaningful on a shared machine, absolute times are not.
+/// </summary>
+internal static class StrategyComparison
+{
+    private static readonly CultureInfo s_inv = CultureInfo.InvariantCulture;
+
+    public static void Run(string[] args)
+    {
+        if (args.Length < 2)
+        {
+            Console.Error.WriteLine("usage: strategies SPEC [--set path=value]... [--threads N]");
+            Environment.Exit(2);
+        }
+
+        var sets = new List<string>();
+        int threads = 1;
+        for (int i = 2; i < args.Length; i++)
+        {
+            switch (args[i])
+            {
+                case "--set" when i + 1 < args.Length:
+                    sets.Add(args[++i]);
+                    break;
+                case "--threads" when i + 1 < args.Length:
+                    threads = int.Parse(args[++i], s_inv);
+                    break;
+                default:
+                    Console.Error.WriteLine($"strategies: unknown option '{args[i]}'");
+                    Environment.Exit(2);
+                    break;
+            }
+        }
+
+        var spec = SpecReader.ReadFile(args[1], sets);
+        Console.WriteLine(string.Create(s_inv, $"{spec.Name}: {spec.Points.Count} runs, {threads} thread(s) each, {Environment.ProcessorCount} cores (shared machine: compare ratios, not seconds)"));
+        var results = new List<Result>();
+        using var pool = new ComputePool(threads);
+
+        // Warm-up: the first run of a process also pays for JIT compilation, which would inflate naive's time (it runs first).
+        var warm = SpecRunPlanFactory.Create(spec.Points[0].Config);
+        using (var runner = new ContinualRunner(warm.Options with { Threads = threads }, warm.Tasks, new DiscardingSink(), pool))
+        {
+            runner.RunAsync(null, null, CancellationToken.None).GetAwaiter().GetResult();
+        }
+
+        foreach (var point in spec.Points)
+        {
+            var config = point.Config;
+            var plan = SpecRunPlanFactory.Create(config);
+            var options = plan.Options with { Threads = threads };
+            var clock = Stopwatch.StartNew();
+            using var runner = new ContinualRunner(options, plan.Tasks, new DiscardingSink(), pool);
+            var outcome = runner.RunAsync(null, null, CancellationToken.None).GetAwaiter().GetResult();
+            clock.Stop();
+            var r = new Result(config.Strategy.Kind, config.Model.Variant.ToString(), config.Seed, ForgettingMetrics.Forgetting(outcome.Scores),
+                ForgettingMetrics.Acc(outcome.Scores), clock.Elapsed.TotalSeconds, outcome.Strategy);
+            results.Add(r);
+            Console.WriteLine(string.Create(s_inv, $"  {r.Strategy,-10} {r.Variant,-8} seed {r.Seed}: forgetting {r.Forgetting:F4}  ACC {r.Acc:F4}  {r.Seconds:F1} s"));
+        }
+
+        Console.WriteLine();
+        Console.WriteLine("strategy   variant   forgetting (Chaudhry; per seed → mean)      < naive  ACC (mean)  time (s)  × naive  memory samples / bytes   state bytes  projected");
+        foreach (var group in results.GroupBy(r => (r.Strategy, r.Variant)))
+        {
+            var naive = results.Where(n => n.Strategy == "naive" && n.Variant == group.Key.Variant).ToDictionary(n => n.Seed);
+            double forgetting = group.Average(r => r.Forgetting);
+            string perSeed = string.Join(" ", group.Select(r => r.Forgetting.ToString("F4", s_inv)));
+            string lower = naive.Count == 0 || group.Key.Strategy == "naive" ? "–" : forgetting < naive.Values.Average(n => n.Forgetting) ? "yes" : "NO";
+            double ratio = group.Where(r => naive.ContainsKey(r.Seed)).Select(r => r.Seconds / naive[r.Seed].Seconds).DefaultIfEmpty(double.NaN).Average();
+            var f = group.Last().Figures;
+            Console.WriteLine(string.Create(s_inv,
+                $"{group.Key.Strategy,-10} {group.Key.Variant,-8}  {perSeed,-22} → {forgetting,8:F4}      {lower,-5}  {group.Average(r => r.Acc),8:F4}  {group.Average(r => r.Seconds),8:F1}  {ratio,6:F2}  {f.Samples,8} / {f.MemoryBytes,-10}  {f.StateBytes,11}  {(double.IsFinite(f.ProjectedFraction) ? (100 * f.ProjectedFraction).ToString("F1", s_inv) + "%" : "–"),8}"));
+        }
+    }
+
+    private sealed record Result(string Strategy, string Variant, long Seed, double Forgetting, double Acc, double Seconds, Core.Training.Strategies.StrategyFigures Figures);
+
+    /// <summary>The benchmark keeps only the outcome; rows go nowhere.</summary>
+    private sealed class DiscardingSink : IRunSink
+    {
+        public Task WriteEvaluationsAsync(IReadOnlyList<EvaluationRow> rows, CancellationToken cancellationToken) => Task.CompletedTask;
+
+        public Task WriteTrainingCurveAsync(IReadOnlyList<TrainingCurveRow> rows, CancellationToken cancellationToken) => Task.CompletedTask;
+
+        public Task WriteGateTelemetryAsync(IReadOnlyList<GateTelemetryRow> rows, CancellationToken cancellationToken) => Task.CompletedTask;
+
+        public Task WriteGateStepsAsync(IReadOnlyList<GateStepRow> rows, CancellationToken cancellationToken) => Task.CompletedTask;
+
+        public Task RecordCheckpointAsync(CheckpointRecord checkpoint, CancellationToken cancellationToken) => Task.CompletedTask;
+
+        public Task RecordDatasetFingerprintAsync(string fingerprint, CancellationToken cancellationToken) => Task.CompletedTask;
+
+        public Task ReportProgressAsync(double progress, string? note, CancellationToken cancellationToken) => Task.CompletedTask;
+
+        public Task CompleteAsync(IReadOnlyList<RunSummaryRow> summary, CancellationToken cancellationToken) => Task.CompletedTask;
+    }
+}
