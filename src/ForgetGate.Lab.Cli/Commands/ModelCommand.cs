@@ -74,7 +74,7 @@ internal static class ModelCommand
             }
 
             string position = string.Create(inv, $"after task {last.Task} of {config.Scenario.Tasks}") + (last.Epoch > 0 || last.Batch > 0 ? string.Create(inv, $", epoch {last.Epoch}, batch {last.Batch}") : "");
-            Console.WriteLine(string.Create(inv, $"wrote the model of run {id} ({checkpoint.Config.Variant.Name()}, {record.Status}, {position}) to {Path.GetFullPath(path)}"));
+            Console.WriteLine(string.Create(inv, $"wrote the model of run {id} ({checkpoint.Config.VariantName}, {record.Status}, {position}) to {Path.GetFullPath(path)}"));
             Console.WriteLine($"from checkpoint {last.Path}");
             return ExitCodes.Success;
         });

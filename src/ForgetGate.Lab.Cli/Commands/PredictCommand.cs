@@ -101,7 +101,7 @@ internal static class PredictCommand
 
             var metadata = new Dictionary<string, string>(StringComparer.Ordinal)
             {
-                ["variant"] = checkpoint.Config.Variant.Name(),
+                ["variant"] = checkpoint.Config.VariantName,
                 ["checkpoint"] = Path.GetFileName(checkpointPath),
             };
             new SafetensorsFile([SafetensorsTensor.FromFloat32("logits", [n, classes], logits)], metadata).Write(outputPath);

@@ -45,9 +45,10 @@ internal static class ReportCommand
     internal static SweepReport ToModel(SweepData data, DateTimeOffset generatedAt)
     {
         var flat = data.Runs.ToDictionary(r => r.Id, r => Flatten(r.ConfigJson));
-        // Fields present in only some runs (replay's buffer_size) follow from one that varies (strategy.kind).
+        // Fields present in only some runs (replay's buffer_size) follow from one that varies (strategy.kind); a cell
+        // file's definition (model.cell) follows from its name in model.variant.
         var varying = flat.Values.SelectMany(f => f.Keys).Distinct(StringComparer.Ordinal)
-            .Where(k => k != "seed" && flat.Values.All(f => f.ContainsKey(k)) && flat.Values.Select(f => f[k]).Distinct(StringComparer.Ordinal).Count() > 1)
+            .Where(k => k != "seed" && k != "model.cell" && flat.Values.All(f => f.ContainsKey(k)) && flat.Values.Select(f => f[k]).Distinct(StringComparer.Ordinal).Count() > 1)
             .OrderBy(k => k switch { "strategy.kind" => 0, "model.variant" => 1, _ => 2 }).ThenBy(k => k, StringComparer.Ordinal).ToList();
         if (varying.Count == 0)
         {

@@ -1,6 +1,7 @@
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
+using ForgetGate.Lab.Numerics.Cells;
 using ForgetGate.Lab.Numerics.Models;
 
 namespace ForgetGate.Lab.Core.Specs;
@@ -10,8 +11,18 @@ public sealed record ScenarioConfig(
     string Kind, string? Dataset, int Tasks, int TrainPerTask, int TestPerTask, double ValidationFraction, bool Normalize,
     bool IdentityFirst, double MaxAngle, int ClassesPerTask, string Head, string Drift, string Family, int Window, int Horizon, double Noise);
 
-/// <summary>The network of a run and the engine that computes it (<c>managed</c> or <c>torch</c>).</summary>
-public sealed record ModelConfig(Variant Variant, int Hidden, int Layers, string Engine = "managed");
+/// <summary>
+/// The network of a run and the engine that computes it (<c>managed</c> or <c>torch</c>). When <see cref="Cell"/> is
+/// set the run computes that cell file and <see cref="Variant"/> is not used.
+/// </summary>
+public sealed record ModelConfig(Variant Variant, int Hidden, int Layers, string Engine = "managed")
+{
+    /// <summary>The checked cell file named by model.variant, or null for a built-in.</summary>
+    public CellGraph? Cell { get; init; }
+
+    /// <summary>The built-in's or the cell's name.</summary>
+    public string VariantName => Cell?.Name ?? Variant.Name();
+}
 
 /// <summary>The optimizer of a run (PyTorch names).</summary>
 public sealed record OptimizerConfig(string Kind, double Lr, double Beta1, double Beta2, double Eps, double WeightDecay, double Momentum, bool Nesterov);
@@ -71,7 +82,7 @@ public sealed record RunConfig(string Name, long Seed, ScenarioConfig Scenario, 
                 I("scenario.test_per_task"), D("scenario.validation_fraction"), B("scenario.normalize"), B("scenario.identity_first"),
                 D("scenario.max_angle"), I("scenario.classes_per_task"), S("scenario.head"), S("scenario.drift"), S("scenario.family"),
                 I("scenario.window"), I("scenario.horizon"), D("scenario.noise")),
-            new ModelConfig(Variants.Parse(S("model.variant")), I("model.hidden"), I("model.layers"), S("model.engine")),
+            ModelOf(v, S("model.variant"), I("model.hidden"), I("model.layers"), S("model.engine")),
             new TrainingConfig(
                 I("training.epochs_per_task"), I("training.batch_size"),
                 new OptimizerConfig(S("training.optimizer.kind"), D("training.optimizer.lr"), D("training.optimizer.beta1"), D("training.optimizer.beta2"),
@@ -84,6 +95,17 @@ public sealed record RunConfig(string Name, long Seed, ScenarioConfig Scenario, 
         {
             Values = v,
         };
+    }
+
+    private static ModelConfig ModelOf(IReadOnlyDictionary<string, object> v, string variant, int hidden, int layers, string engine)
+    {
+        if (v.TryGetValue("model.cell", out var json))
+        {
+            var cell = CellGraph.Compile(CellDefinition.FromJson((string)json, "model.cell"));
+            return new ModelConfig(Variant.Lstm, hidden, layers, engine) { Cell = cell };
+        }
+
+        return new ModelConfig(Variants.Parse(variant), hidden, layers, engine);
     }
 
     /// <summary>Parses a stored canonical JSON config back (e.g. to reproduce a run); it is validated like a spec.</summary>

@@ -1,11 +1,12 @@
 namespace ForgetGate.Lab.Core.Specs;
 
-/// <summary>One problem in a spec: where (file, line, field path), what value, and what was expected.</summary>
-public sealed record SpecError(string File, int Line, string Path, string Message)
+/// <summary>One problem in a spec: where (file, line, column when known, field path), what value, and what was expected.</summary>
+public sealed record SpecError(string File, int Line, string Path, string Message, int Column = 0)
 {
     /// <inheritdoc />
     public override string ToString() =>
-        Line > 0 ? $"{File}:{Line}: {Path}: {Message}" : $"{File}: {Path}: {Message}";
+        Line > 0 && Column > 0 ? $"{File}:{Line}:{Column}: {Path}: {Message}"
+        : Line > 0 ? $"{File}:{Line}: {Path}: {Message}" : $"{File}: {Path}: {Message}";
 }
 
 /// <summary>A spec that cannot produce runs; <see cref="Errors"/> lists every problem found, not just the first.</summary>

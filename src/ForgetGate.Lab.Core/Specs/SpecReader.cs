@@ -1,6 +1,9 @@
 using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
+using ForgetGate.Lab.Core.Cells;
+using ForgetGate.Lab.Numerics.Cells;
+using ForgetGate.Lab.Numerics.Models;
 using YamlDotNet.Core;
 using YamlDotNet.RepresentationModel;
 
@@ -58,7 +61,8 @@ public static class SpecReader
     {
         ArgumentNullException.ThrowIfNull(text);
         var errors = new List<SpecError>();
-        var raw = ReadYaml(text, file, errors, out bool syntaxOk);
+        var inlineCells = new Dictionary<string, CellCheckResult>(StringComparer.Ordinal);
+        var raw = ReadYaml(text, file, errors, out bool syntaxOk, inlineCells);
         if (!syntaxOk)
         {
             throw new SpecValidationException(errors);
@@ -66,7 +70,7 @@ public static class SpecReader
 
         // Structural and override problems are reported together with every value problem.
         var parsedOverrides = ParseOverrides(overrides ?? [], errors);
-        var sweep = ResolveSweep(file, raw, parsedOverrides, errors, maxRuns);
+        var sweep = ResolveSweep(file, raw, parsedOverrides, errors, maxRuns, cells: CellCatalog.ForSpec(file, inlineCells));
         var queue = ResolveQueueFields(file, raw, parsedOverrides);
         return new ExperimentSpec(
             file, sweep.Name, queue.Description, text,
@@ -84,9 +88,37 @@ public static class SpecReader
     /// Validates raw values (after overrides), counts the sweep's distinct points without expanding it, refuses
     /// more than <paramref name="maxRuns"/>, checks every point's scenario against the dataset, and returns the sweep.
     /// </summary>
-    internal static Sweep ResolveSweep(string file, IReadOnlyList<(string Path, RawValue Value)> raw, IReadOnlyList<(string Path, RawValue Value)> overrides, IEnumerable<SpecError>? earlier, long maxRuns, bool checkName = true)
+    internal static Sweep ResolveSweep(string file, IReadOnlyList<(string Path, RawValue Value)> raw, IReadOnlyList<(string Path, RawValue Value)> overrides, IEnumerable<SpecError>? earlier, long maxRuns, bool checkName = true, CellCatalog? cells = null)
     {
         var errors = new List<SpecError>(earlier ?? []);
+        cells ??= new CellCatalog(new Dictionary<string, CellCheckResult>(), []);
+        var cellJson = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var (name, result) in cells.Inline)
+        {
+            AddCellErrors(result, "cells." + name, errors);
+        }
+
+        // A stored config carries its cell's definition (model.cell); a spec names the cell and never writes it.
+        var storedCell = raw.Concat(overrides).LastOrDefault(r => r.Path == "model.cell");
+        if (storedCell.Value is not null)
+        {
+            if (checkName)
+            {
+                errors.Add(new SpecError(file, storedCell.Value.Line, "model.cell", "is filled in from the cell file model.variant names; name the cell in model.variant and define it under cells: or in experiments/cells/<name>.yaml"));
+            }
+            else
+            {
+                try
+                {
+                    var graph = CellGraph.Compile(CellDefinition.FromJson(storedCell.Value.Items[0].Text, $"{file}: model.cell"));
+                    cellJson[graph.Name] = graph.Definition.ToJson();
+                }
+                catch (CellDefinitionException e)
+                {
+                    errors.Add(new SpecError(file, 0, "model.cell", e.Message));
+                }
+            }
+        }
         var merged = new List<(string Path, RawValue Value, string Source)>();
         foreach (var (p, v) in raw)
         {
@@ -129,9 +161,45 @@ public static class SpecReader
                 continue;
             }
 
+            if (path == "model.cell")
+            {
+                continue;   // handled above
+            }
+
             var converted = new List<object>();
             foreach (var item in value.Items)
             {
+                if (path == "model.variant" && !Variants.TryParse(item.Text.Trim(), out _))
+                {
+                    string cellName = item.Text.Trim();
+                    if (cellJson.ContainsKey(cellName))
+                    {
+                        converted.Add(cellName);
+                        continue;
+                    }
+
+                    var found = cells.Find(cellName);
+                    if (found is not null)
+                    {
+                        if (found.Graph is not null)
+                        {
+                            cellJson[cellName] = found.Graph.Definition.ToJson();
+                            converted.Add(cellName);
+                        }
+                        else if (!cells.Inline.ContainsKey(cellName))
+                        {
+                            AddCellErrors(found, "cells." + cellName, errors);
+                        }
+
+                        continue;
+                    }
+
+                    errors.Add(new SpecError(source, item.Line > 0 ? item.Line : value.Line, path,
+                        $"'{cellName}' is neither a built-in variant ({string.Join(", ", Variants.All.Select(x => x.Name()))}) nor a cell: the spec has no cells.{cellName} and there is no {cellName}.yaml in {string.Join(" or ", cells.Folders)}"
+                        + SpecValues.Suggest(cellName, Variants.All.Select(x => x.Name()))));
+                    continue;
+                }
+
                 if (SpecValues.TryConvert(field, item, out var v, out var error))
                 {
                     // A stored config keeps the name it was queued with, so only specs are held to the rule.
@@ -170,7 +238,7 @@ public static class SpecReader
             throw new SpecValidationException(errors);
         }
 
-        var sweep = new Sweep(singles, swept);
+        var sweep = new Sweep(singles, swept, cellJson);
 
         // Fields set explicitly that apply to no point are a mistake (e.g. strategy.lambda without ewc).
         foreach (var (path, (line, source)) in explicitlySet)
@@ -262,7 +330,16 @@ public static class SpecReader
         return result;
     }
 
-    private static List<(string Path, RawValue Value)> ReadYaml(string text, string file, List<SpecError> errors, out bool syntaxOk)
+    /// <summary>A cell's problems as spec errors, each with its file, line and column.</summary>
+    private static void AddCellErrors(CellCheckResult result, string path, List<SpecError> errors)
+    {
+        foreach (var d in result.Diagnostics)
+        {
+            errors.Add(new SpecError(d.Location.File, d.Location.Line, path, d.Message, d.Location.Column));
+        }
+    }
+
+    private static List<(string Path, RawValue Value)> ReadYaml(string text, string file, List<SpecError> errors, out bool syntaxOk, Dictionary<string, CellCheckResult>? cells = null)
     {
         syntaxOk = false;
         var result = new List<(string, RawValue)>();
@@ -288,6 +365,35 @@ public static class SpecReader
         foreach (var (keyNode, valueNode) in root.Children)
         {
             string key = ((YamlScalarNode)keyNode).Value ?? "";
+            if (key == "cells" && cells is not null)
+            {
+                if (valueNode is not YamlMappingNode cellMap)
+                {
+                    errors.Add(new SpecError(file, Line(valueNode), "cells", "expected a mapping of cell names to cell definitions (gates:, states:, step:, forget:, …)"));
+                    continue;
+                }
+
+                foreach (var (nameNode, cellNode) in cellMap.Children)
+                {
+                    string name = ((YamlScalarNode)nameNode).Value ?? "";
+                    if (cellNode is not YamlMappingNode cellBody)
+                    {
+                        errors.Add(new SpecError(file, Line(cellNode), "cells." + name, "expected a cell definition mapping (gates:, states:, step:, forget:, …)"));
+                        continue;
+                    }
+
+                    if (Variants.TryParse(name, out var builtIn))
+                    {
+                        errors.Add(new SpecError(file, Line(nameNode), "cells." + name, $"collides with the built-in variant '{builtIn.Name()}'; give the cell another name"));
+                        continue;
+                    }
+
+                    cells[name] = CellFileReader.FromNode(cellBody, file, text, name);
+                }
+
+                continue;
+            }
+
             if (key == "sweep")
             {
                 if (valueNode is not YamlMappingNode sweep)

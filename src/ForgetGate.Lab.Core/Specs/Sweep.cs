@@ -16,11 +16,13 @@ internal sealed class Sweep
     private readonly Dictionary<string, object> _singles;
     private readonly List<(string Path, List<object> Values)> _swept;
     private readonly SpecField[] _fields;
+    private readonly IReadOnlyDictionary<string, string> _cells;
 
-    public Sweep(Dictionary<string, object> singles, List<(string Path, List<object> Values)> swept)
+    public Sweep(Dictionary<string, object> singles, List<(string Path, List<object> Values)> swept, IReadOnlyDictionary<string, string>? cells = null)
     {
         _singles = singles;
         _swept = swept;
+        _cells = cells ?? new Dictionary<string, string>();
         _fields = SpecSchema.Fields.Where(f => !SpecSchema.QueueFields.Contains(f.Path)).ToArray();
         Count = CountPoints();
     }
@@ -77,6 +79,13 @@ internal sealed class Sweep
                 {
                     values.Remove(field.Path);
                 }
+            }
+
+            // A cell file's whole definition travels in the config, so its hash covers the equations.
+            values.Remove("model.cell");
+            if (values.TryGetValue("model.variant", out var variant) && _cells.TryGetValue((string)variant, out var cellJson))
+            {
+                values["model.cell"] = cellJson;
             }
 
             var config = RunConfig.FromValues(values);

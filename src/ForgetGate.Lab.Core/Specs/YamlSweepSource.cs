@@ -17,7 +17,7 @@ public sealed class YamlSweepSource(IReadOnlyList<string>? overrides = null) : I
     public static SweepPlan ToPlan(ExperimentSpec spec)
     {
         ArgumentNullException.ThrowIfNull(spec);
-        var points = spec.Points.Select(p => new SweepPoint(p.CanonicalJson, p.ConfigHash, p.Config.Seed, p.Config.Model.Variant.Name())).ToList();
+        var points = spec.Points.Select(p => new SweepPoint(p.CanonicalJson, p.ConfigHash, p.Config.Seed, p.Config.Model.VariantName)).ToList();
         return new SweepPlan(spec.Name, spec.Text, spec.TextHash, points) { MaxAttempts = spec.MaxAttempts, Priority = spec.Priority };
     }
 }

@@ -48,4 +48,11 @@ public sealed record ContinualRunOptions(
     int Threads = 1,
     int EvaluationBatchSize = 1000,
     int GateProbeSamples = 256,
-    string Engine = "managed");
+    string Engine = "managed")
+{
+    /// <summary>The cell file the run computes instead of <see cref="Variant"/> (DESIGN.md §4b), or null.</summary>
+    public Numerics.Cells.CellGraph? Cell { get; init; }
+
+    /// <summary>The built-in's or the cell's name.</summary>
+    public string VariantName => Cell?.Name ?? Variant.Name();
+}

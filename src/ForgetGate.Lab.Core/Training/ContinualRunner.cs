@@ -57,7 +57,7 @@ public sealed class ContinualRunner : IDisposable
         _dataRng = root.Split("data");
         _strategyRng = root.Split("strategy");
 
-        var config = new RecurrentModelConfig(options.Variant, data.InputSize, options.Hidden, options.Layers, data.Outputs).Validate();
+        var config = new RecurrentModelConfig(options.Variant, data.InputSize, options.Hidden, options.Layers, data.Outputs) { Cell = options.Cell }.Validate();
         // The seam: the runner never knows which engine computes the model (DESIGN.md §11).
         _model = ModelEngines.Create(options.Engine, config, pool);
         ParameterInit.Initialize(_model, root.Split("init"), data.Steps);
@@ -73,7 +73,7 @@ public sealed class ContinualRunner : IDisposable
         _evaluator = new TaskEvaluator(_model, data, _buffers, _scores, options.EpochsPerTask, options.EvaluationBatchSize);
         _gateProbe = new GateProbe(_model, data, _buffers, options.GateProbeSamples, options.Hidden, options.Layers);
         _telemetry = new TrainingTelemetry(sink, progress, data.TaskCount, options.EpochsPerTask);
-        _checkpointer = new RunCheckpointer(_model, _optimizer, _strategy, _scores, options.Variant);
+        _checkpointer = new RunCheckpointer(_model, _optimizer, _strategy, _scores, options.VariantName);
         _strategyModel = new StrategyModel(_model, data, _buffers);
     }
 
@@ -203,7 +203,16 @@ public sealed class ContinualRunner : IDisposable
         var output = _buffers.Output.AsSpan(0, n * outputs);
         var dOutput = _buffers.DOutput.AsSpan(0, n * outputs);
         var x = _buffers.X.AsSpan(0, n * _buffers.SampleLength);
-        _model.Forward(x, n, _data.Steps, output, training: true);
+        try
+        {
+            _model.Forward(x, n, _data.Steps, output, training: true);
+        }
+        catch (Numerics.Cells.CellNonFiniteException e)
+        {
+            // A cell file can overflow or divide by zero where a built-in cannot; fail the run with where, not NaN metrics.
+            throw new Runs.NonRetryableRunException(
+                string.Create(System.Globalization.CultureInfo.InvariantCulture, $"Training task {task + 1}, epoch {epoch + 1}, batch {batchIndex}: {e.Message}"), e);
+        }
         dOutput.Clear();
         double loss = _strategy.Loss(task, batch, current, output, dOutput, _strategyModel);
         _model.Backward(dOutput);

@@ -81,7 +81,15 @@ internal static class RunCheckpointFile
     /// </summary>
     internal static RecurrentModelConfig? ModelConfigOf(RunCheckpointState state)
     {
-        if (!state.Metadata.TryGetValue("variant", out var name) || !Variants.TryParse(name, out var variant)
+        Numerics.Cells.CellGraph? cell = null;
+        if (state.Metadata.TryGetValue("cell", out var cellJson))
+        {
+            // A cell file's run: its definition travels in the metadata (DESIGN.md §4b), so the file is a model file too.
+            cell = Numerics.Cells.CellGraph.Compile(Numerics.Cells.CellDefinition.FromJson(cellJson, "run checkpoint metadata 'cell'"));
+        }
+
+        var variant = Variant.Lstm;
+        if (!state.Metadata.TryGetValue("variant", out var name) || (cell is null && !Variants.TryParse(name, out variant))
             || !state.Tensors.TryGetValue("head.weight", out var head) || !state.Tensors.TryGetValue("head.bias", out var bias)
             || !state.Tensors.TryGetValue("rnn.weight_ih_l0", out var input) || bias.Length < 1 || head.Length % bias.Length != 0)
         {
@@ -96,7 +104,7 @@ internal static class RunCheckpointFile
             layers++;
         }
 
-        int gates = variant.GateCount() * hidden;
+        int gates = (cell?.Blocks.Length ?? variant.GateCount()) * hidden;
         if (hidden < 1 || input.Length % gates != 0 || input.Length == 0)
         {
             return null;
@@ -104,12 +112,12 @@ internal static class RunCheckpointFile
 
         int inputSize = input.Length / gates;
 
-        var config = new RecurrentModelConfig(variant, inputSize, hidden, layers, outputs);
+        var config = new RecurrentModelConfig(variant, inputSize, hidden, layers, outputs) { Cell = cell };
         foreach (var (tensor, shape) in ModelCheckpoint.ExpectedTensors(config))
         {
             if (!state.Tensors.TryGetValue(tensor, out var values) || values.Length != shape.Aggregate(1, (a, b) => a * b))
             {
-                throw new InvalidDataException($"Run checkpoint state has no tensor '{tensor}' of [{string.Join(", ", shape)}] for a {variant.Name()} model of input_size {inputSize}, hidden {hidden}, {layers} layer(s), {outputs} outputs.");
+                throw new InvalidDataException($"Run checkpoint state has no tensor '{tensor}' of [{string.Join(", ", shape)}] for a {config.VariantName} model of input_size {inputSize}, hidden {hidden}, {layers} layer(s), {outputs} outputs.");
             }
         }
 

@@ -12,7 +12,7 @@ namespace ForgetGate.Lab.Core.Training;
 /// a run resumed from any checkpoint continues bit for bit (DESIGN.md §2). Random streams are not stored: they are
 /// derived from the seed and the position, which is the checkpoint's name and header.
 /// </summary>
-internal sealed class RunCheckpointer(IRecurrentNetwork model, IOptimizer optimizer, ContinualStrategy strategy, ScoreMatrix scores, Variant variant)
+internal sealed class RunCheckpointer(IRecurrentNetwork model, IOptimizer optimizer, ContinualStrategy strategy, ScoreMatrix scores, string variant)
 {
     private const string OptimizerPrefix = "optim.";
 
@@ -38,7 +38,11 @@ internal sealed class RunCheckpointer(IRecurrentNetwork model, IOptimizer optimi
         strategy.Save(state.Tensors, state.Metadata);
         state.Metadata["strategy"] = strategy.Kind;
         state.Metadata["scores"] = scores.Serialize();
-        state.Metadata["variant"] = variant.Name();
+        state.Metadata["variant"] = variant;
+        if (model.Config.Cell is not null)
+        {
+            state.Metadata["cell"] = model.Config.Cell.Definition.ToJson();
+        }
         string sha = RunCheckpointFile.Write(path, state);
         await sink.RecordCheckpointAsync(new CheckpointRecord(position.Task, position.Epoch, position.Batch, path, sha), cancellationToken).ConfigureAwait(false);
     }
@@ -47,9 +51,9 @@ internal sealed class RunCheckpointer(IRecurrentNetwork model, IOptimizer optimi
     public RunPosition Load(string path)
     {
         var state = RunCheckpointFile.Read(path);
-        if (state.Metadata.TryGetValue("variant", out var v) && v != variant.Name())
+        if (state.Metadata.TryGetValue("variant", out var v) && v != variant)
         {
-            throw new InvalidDataException($"Checkpoint '{path}' is for variant '{v}', but this run is '{variant.Name()}'.");
+            throw new InvalidDataException($"Checkpoint '{path}' is for variant '{v}', but this run is '{variant}'.");
         }
 
         foreach (var p in model.Parameters)

@@ -66,7 +66,10 @@ public sealed class SpecRunPlanFactory : IRunPlanFactory
             new StrategyOptions(st.Kind, st.BufferSize, st.ReplayFraction, st.Lambda, st.Gamma, st.FisherSamples,
                 st.LwfAlpha, st.LwfTemperature, st.SiC, st.SiXi, st.MasLambda, st.MemoryPerTask, st.AgemReferenceBatch, st.GemMargin, st.DerppAlpha, st.DerppBeta),
             seed, t.ClipNorm > 0 ? t.ClipNorm : null, t.EvalEveryEpoch, t.CheckpointEveryBatches,
-            Engine: config.Model.Engine);
+            Engine: config.Model.Engine)
+        {
+            Cell = config.Model.Cell,
+        };
         return new RunPlan(options, tasks, fingerprint);
     }
 }

@@ -44,7 +44,7 @@ public sealed record CellInit(CellInitKind Kind, double A = 0, double B = 0)
         {
             if (!s.EndsWith(')'))
             {
-                error = $"init '{text}' has no closing ')'; expected one of {Known}.";
+                error = $"init '{text}' has no closing ')' (in a flow mapping {{f: linspace(3, 6)}} YAML splits at the comma: quote the value or write the mapping on its own lines); expected one of {Known}.";
                 return null;
             }
 
