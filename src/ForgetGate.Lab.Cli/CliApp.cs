@@ -3,7 +3,9 @@ using System.CommandLine.Invocation;
 using ForgetGate.Lab.Cli.Commands;
 using ForgetGate.Lab.Cli.Errors;
 using ForgetGate.Lab.Cli.Serve;
+using ForgetGate.Lab.Numerics.Engines;
 using ForgetGate.Lab.Storage;
+using ForgetGate.Lab.Torch;
 
 namespace ForgetGate.Lab.Cli;
 
@@ -25,6 +27,9 @@ internal static class CliApp
 
     public static RootCommand CreateRoot()
     {
+        // Engines beyond managed live in their own projects; registering does not load their native libraries (a
+        // network's creation does), so a machine without libtorch runs everything else as before.
+        ModelEngines.Register(TorchEngine.Instance);
         var root = new RootCommand("ForgetGate.Lab: continual-learning experiments on LSTM-family networks.");
         root.Options.Add(Verbose);
         root.Subcommands.Add(InfoCommand.Create());

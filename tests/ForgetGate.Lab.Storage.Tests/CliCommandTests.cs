@@ -104,6 +104,6 @@ public abstract class CliCommandTests : IDisposable
         var result = await RunCliAsync("worker", "--db", _db.Db, "--lease-seconds", "2", "--heartbeat-seconds", "1.5", "--concurrency", "0");
         Assert.Equal(2, result.ExitCode);
         Assert.Contains("--heartbeat-seconds 1.5: expected > 0 and at most half of --lease-seconds (2)", result.Stderr, StringComparison.Ordinal);
-        Assert.Contains("--concurrency 0: expected 1..256.", result.Stderr, StringComparison.Ordinal);
+        Assert.Contains("--concurrency 0: expected auto or 1..256.", result.Stderr, StringComparison.Ordinal);
     }
 }

@@ -3,6 +3,7 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
 using ForgetGate.Lab.Numerics.Diagnostics;
+using ForgetGate.Lab.Numerics.Engines;
 using ForgetGate.Lab.Numerics.Losses;
 using ForgetGate.Lab.Numerics.Models;
 using ForgetGate.Lab.Numerics.Optim;
@@ -32,12 +33,13 @@ internal static class BenchCommand
         var seconds = new Option<double>("--seconds") { Description = "Timed seconds per training measurement (median of ≥ 3 windows; inference gets half).", DefaultValueFactory = _ => 2.0 };
         var rounds = new Option<int>("--rounds") { Description = "Rounds over all variants, taken in turn; each figure is the variant's median round (a slow spell on a shared machine then hits every variant alike).", DefaultValueFactory = _ => 1 };
         var json = new Option<bool>("--json") { Description = "One JSON object per variant." };
+        var engine = EngineOption.Create();
         var command = new Command(
             "bench",
             "Train and run every variant on random data (input 28, 10 classes, Adam) and print samples/s and GFLOP/s.\n" +
             "Example: forgetgate bench --hidden 128 --batch 128 --threads 2")
         {
-            variant, hidden, batch, steps, layers, threads, seconds, rounds, json,
+            variant, hidden, batch, steps, layers, threads, seconds, rounds, json, engine,
         };
         command.SetAction(parse =>
         {
@@ -58,7 +60,7 @@ internal static class BenchCommand
 
             var options = new BenchOptions(
                 parse.GetValue(hidden), parse.GetValue(batch), parse.GetValue(steps), parse.GetValue(layers),
-                parse.GetValue(threads), parse.GetValue(seconds), parse.GetValue(rounds), parse.GetValue(json));
+                parse.GetValue(threads), parse.GetValue(seconds), parse.GetValue(rounds), parse.GetValue(json), parse.GetValue(engine)!);
             string? error = options.Validate();
             if (error is not null)
             {
@@ -76,6 +78,11 @@ internal static class BenchCommand
         var inv = CultureInfo.InvariantCulture;
         using var pool = new ComputePool(o.Threads);
 
+        // An engine that cannot run here ends the command with its one sentence before anything is printed.
+        using (ModelEngines.Create(o.Engine, new RecurrentModelConfig(Variant.Lstm, 1, 1, 1, 1), pool))
+        {
+        }
+
         // More workers than cores share cores: every figure (and the peak) then measures the scheduler, not the engine.
         int cores = Environment.ProcessorCount;
         if (o.Threads > cores)
@@ -89,7 +96,7 @@ internal static class BenchCommand
         if (!o.Json)
         {
             Console.WriteLine(string.Create(inv,
-                $"forgetgate bench  H={o.Hidden} B={o.Batch} T={o.Steps} D={InputSize} layers={o.Layers} threads={o.Threads} of {cores} cores  {(double.IsNaN(peak) ? "(no hardware FMA: scalar products)" : $"(measured FMA peak {peak:F0} GFLOP/s, {FmaPeak.VectorBits}-bit)")}"));
+                $"forgetgate bench  engine={o.Engine} H={o.Hidden} B={o.Batch} T={o.Steps} D={InputSize} layers={o.Layers} threads={o.Threads} of {cores} cores  {(double.IsNaN(peak) ? "(no hardware FMA: scalar products)" : $"(measured FMA peak {peak:F0} GFLOP/s, {FmaPeak.VectorBits}-bit)")}"));
             Console.WriteLine("FLOPs per training step: 24·T·B·H·(D+H) per layer (PyTorch's LSTM count), scaled by G/4 for 3-gate variants (cifg, gru).");
         }
 
@@ -142,6 +149,7 @@ internal static class BenchCommand
                 Console.WriteLine(JsonSerializer.Serialize(new Dictionary<string, object>
                 {
                     ["variant"] = variant.Name(),
+                    ["engine"] = o.Engine,
                     ["hidden"] = o.Hidden,
                     ["batch"] = o.Batch,
                     ["steps"] = o.Steps,
@@ -193,8 +201,10 @@ internal static class BenchCommand
     {
         var config = new RecurrentModelConfig(variant, InputSize, o.Hidden, o.Layers, Classes);
         var rng = new Rng(2026).Split(variant.Name());
-        using var model = new RecurrentModel(config, pool);
-        model.Initialize(rng.Split("init"), o.Steps);
+        // Through the seam, as a run uses it: the torch engine's step includes copying parameters in and gradients out,
+        // and every engine's optimizer is our Adam on the host buffers.
+        using var model = ModelEngines.Create(o.Engine, config, pool);
+        ParameterInit.Initialize(model, rng.Split("init"), o.Steps);
         var adam = new Adam(model.Parameters, lr: 1e-3f);
 
         var data = rng.Split("data");
@@ -275,7 +285,7 @@ internal static class BenchCommand
         return windows[windows.Count / 2];
     }
 
-    private sealed record BenchOptions(int Hidden, int Batch, int Steps, int Layers, int Threads, double Seconds, int Rounds, bool Json)
+    private sealed record BenchOptions(int Hidden, int Batch, int Steps, int Layers, int Threads, double Seconds, int Rounds, bool Json, string Engine)
     {
         public string? Validate() =>
             Hidden < 1 ? $"--hidden must be at least 1 (got {Hidden})." :

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Globalization;
+using ForgetGate.Lab.Numerics.Engines;
 using ForgetGate.Lab.Numerics.Models;
 using ForgetGate.Lab.Numerics.Serialization;
 using ForgetGate.Lab.Numerics.Threading;
@@ -22,6 +23,7 @@ internal static class PredictCommand
         var output = new Option<FileInfo>("--output") { Description = "Safetensors file to write: float32 'logits' [N, outputs].", Required = true };
         var batchSize = new Option<int>("--batch-size") { Description = "Samples per forward pass.", DefaultValueFactory = _ => 256 };
         var threads = new Option<int>("--threads") { Description = "Compute threads.", DefaultValueFactory = _ => 1 };
+        var engine = EngineOption.Create();
         var command = new Command(
             "predict",
             "Run a checkpointed model on a float32 input tensor and write its logits.\n" +
@@ -32,6 +34,7 @@ internal static class PredictCommand
             output,
             batchSize,
             threads,
+            engine,
         };
         command.SetAction(parse => Run(
             parse.GetValue(checkpoint)!.FullName,
@@ -40,12 +43,13 @@ internal static class PredictCommand
             parse.GetValue(batchSize),
             parse.GetValue(threads),
             parse.InvocationConfiguration.Output,
-            parse.InvocationConfiguration.Error));
+            parse.InvocationConfiguration.Error,
+            parse.GetValue(engine)!));
         return command;
     }
 
     /// <summary>The command's work; returns the exit code and reports errors as one sentence on <paramref name="error"/>.</summary>
-    public static int Run(string checkpointPath, string inputPath, string outputPath, int batchSize, int threads, TextWriter output, TextWriter error)
+    public static int Run(string checkpointPath, string inputPath, string outputPath, int batchSize, int threads, TextWriter output, TextWriter error, string engine = "managed")
     {
         ArgumentNullException.ThrowIfNull(output);
         ArgumentNullException.ThrowIfNull(error);
@@ -84,7 +88,7 @@ internal static class PredictCommand
             int classes = checkpoint.Config.Outputs;
             var logits = new float[n * classes];
             using (var pool = threads == 1 ? null : new ComputePool(threads))
-            using (var model = new RecurrentModel(checkpoint.Config, pool))
+            using (var model = ModelEngines.Create(engine, checkpoint.Config, pool))
             {
                 checkpoint.CopyTo(model.Parameters);
                 for (int start = 0; start < n; start += batchSize)

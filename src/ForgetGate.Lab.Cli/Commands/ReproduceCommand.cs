@@ -3,6 +3,7 @@ using System.Globalization;
 using ForgetGate.Lab.Cli.Errors;
 using ForgetGate.Lab.Core.Runs;
 using ForgetGate.Lab.Core.Training;
+using ForgetGate.Lab.Numerics.Engines;
 using ForgetGate.Lab.Numerics.Threading;
 using ForgetGate.Lab.Storage;
 
@@ -16,9 +17,11 @@ internal static class ReproduceCommand
         var run = new Argument<long>("RUN") { Description = "Run id (see 'forgetgate status' or runs.csv)." };
         var db = CliDatabase.CreateOption();
         var threads = new Option<int>("--threads") { Description = "Compute threads (results do not depend on it).", DefaultValueFactory = _ => Environment.ProcessorCount };
+        var engine = new Option<string?>("--engine") { Description = "Re-run on this engine (managed or torch) instead of the stored config's, e.g. to cross-check one engine's run on the other; differences are then expected at float32 rounding level." };
+        engine.AcceptOnlyFromAmong([.. ModelEngines.KnownNames]);
         var command = new Command("reproduce", "Re-run a stored run from its stored config and print, per metric, stored vs new and the largest difference.\nExample: forgetgate reproduce 7")
         {
-            run, db, threads,
+            run, db, threads, engine,
         };
         command.SetAction(async (parse, cancellationToken) =>
         {
@@ -39,6 +42,12 @@ internal static class ReproduceCommand
             {
                 // The stored config no longer plans (a dataset is missing or changed): nothing to reproduce with.
                 throw new CliException(ExitCodes.BadInput, e.Message, e);
+            }
+
+            if (parse.GetValue(engine) is { } chosen && chosen != plan.Options.Engine)
+            {
+                Console.WriteLine($"engine: {chosen} (the stored run used {plan.Options.Engine}).");
+                plan = plan with { Options = plan.Options with { Engine = chosen } };
             }
 
             string storedFingerprint = data.Runs.First(r => r.Id == id).DatasetFingerprint ?? "";

@@ -6,8 +6,10 @@ using ForgetGate.Lab.Cli.Worker;
 using ForgetGate.Lab.Core.Specs;
 using ForgetGate.Lab.Reporting;
 using ForgetGate.Lab.Storage;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
 
 namespace ForgetGate.Lab.Cli.Commands;
 
@@ -23,8 +25,8 @@ internal static class RunCommand
         var spec = new Argument<FileInfo>("SPEC") { Description = "Experiment spec (.yaml)." };
         var db = CliDatabase.CreateOption();
         var set = new Option<string[]>("--set") { Description = "Override a spec field, e.g. --set model.hidden=64 (repeatable; [a,b] sweeps)." };
-        var threads = new Option<int>("--threads") { Description = "Compute threads per run (results do not depend on it).", DefaultValueFactory = _ => Environment.ProcessorCount };
-        var concurrency = new Option<int>("--concurrency") { Description = "Runs executed at once.", DefaultValueFactory = _ => 1 };
+        var threads = new Option<int?>("--threads") { Description = "Compute threads per run (default: auto; results do not depend on it)." };
+        var concurrency = new Option<string>("--concurrency") { Description = "Runs executed at once: auto (chosen from the cores and the model size, printed) or a number.", DefaultValueFactory = _ => "auto" };
         var output = new Option<string?>("--out") { Description = "Report folder (default results/<sweep name>)." };
         var noReuse = SweepQueuer.CreateNoReuseOption();
         var command = new Command("run", "Queue a spec's sweep, run it here until done, and write its report.\nExample: forgetgate run experiments/quick.yaml --set seed=[1,2,3]")
@@ -47,6 +49,8 @@ internal static class RunCommand
                 Console.WriteLine(reuseLine);
             }
 
+            int runs = ConcurrencyRule.Parse(parse.GetValue(concurrency) ?? "auto", "--concurrency") ?? WorkerOptions.Auto;
+            var hint = ConcurrencyRule.LargestModel(plan.Points.Select(p => p.ConfigJson));
             var labels = plan.Points.ToDictionary(p => p.ConfigHash, p => string.Create(inv, $"[{p.Variant} seed {p.Seed}]"));
             var before = await store.LoadSweepAsync(sweepId, cancellationToken).ConfigureAwait(false);
             var runLabels = before.Runs.ToDictionary(r => r.Id, r => labels.GetValueOrDefault(r.ConfigHash, ""));
@@ -57,14 +61,21 @@ internal static class RunCommand
                     o.Database = database;
                     o.UntilEmpty = true;
                     o.SweepId = sweepId; // on a shared store, other people's sweeps are not this command's business
-                    o.ThreadsPerRun = Math.Max(1, parse.GetValue(threads));
-                    o.Concurrency = Math.Max(1, parse.GetValue(concurrency));
+                    o.ThreadsPerRun = parse.GetValue(threads) is { } t ? Math.Max(1, t) : WorkerOptions.Auto;
+                    o.Concurrency = runs;
+                    o.AutoHint = (hint.Hidden, hint.Batch, plan.Points.Count);
                 },
                 shutdownSeconds: 20,
                 minimumLevel: display.IsInteractive ? LogLevel.Warning : LogLevel.Information,
                 onProgress: display.Report,
                 verbose: parse.GetValue(CliApp.Verbose)))
             {
+                // The worker logs its choice; the live display hides Information lines, so say it here instead.
+                if (display.IsInteractive && host.Services.GetRequiredService<IOptions<WorkerOptions>>().Value.ConcurrencyChoice is { } choice)
+                {
+                    Console.WriteLine(choice);
+                }
+
                 await display.RunAsync(() => host.RunAsync(cancellationToken), (runs, ct) => SnapshotAsync(store, sweepId, runs, ct)).ConfigureAwait(false);
             }
 

@@ -21,8 +21,8 @@ internal static class WorkerCommand
     public static Command Create()
     {
         var db = CliDatabase.CreateOption();
-        var concurrency = new Option<int?>("--concurrency") { Description = "Runs executed at once (default 1)." };
-        var threads = new Option<int?>("--threads-per-run") { Description = "Compute threads per run (default 1)." };
+        var concurrency = new Option<string?>("--concurrency") { Description = "Runs executed at once: auto (default; chosen from the cores, printed at start) or a number." };
+        var threads = new Option<int?>("--threads-per-run") { Description = "Compute threads per run (default: auto, the cores shared out between the runs)." };
         var lease = new Option<double?>("--lease-seconds") { Description = "Lease length in seconds (default 60)." };
         var heartbeat = new Option<double?>("--heartbeat-seconds") { Description = "Heartbeat period in seconds (default 15; at most half the lease)." };
         var poll = new Option<double?>("--poll-seconds") { Description = "Idle poll period in seconds (default 2)." };
@@ -48,10 +48,21 @@ internal static class WorkerCommand
                     ?? throw new CliException(ExitCodes.BadInput, $"--sweep '{name}': no such sweep in {lookup.Location}; 'forgetgate status' lists them.");
             }
 
+            // auto, or any number (the validator names a count out of range together with every other problem).
+            int? runs = parse.GetValue(concurrency) is { } text
+                ? text.Equals("auto", StringComparison.OrdinalIgnoreCase) ? WorkerOptions.Auto
+                : int.TryParse(text, System.Globalization.NumberStyles.AllowLeadingSign, System.Globalization.CultureInfo.InvariantCulture, out int n) ? n
+                : throw new CliException(ExitCodes.BadInput, $"--concurrency '{text}': expected auto or a number of runs 1..256.")
+                : null;
+
             void Configure(WorkerOptions o)
             {
                 o.Database = CliDatabase.Resolve(parse.GetValue(db) ?? (o.Database == RunStores.DefaultDatabase ? null : o.Database));
-                o.Concurrency = parse.GetValue(concurrency) ?? o.Concurrency;
+                if (runs is { } given)
+                {
+                    o.Concurrency = given;
+                }
+
                 o.ThreadsPerRun = parse.GetValue(threads) ?? o.ThreadsPerRun;
                 o.LeaseSeconds = parse.GetValue(lease) ?? o.LeaseSeconds;
                 o.HeartbeatSeconds = parse.GetValue(heartbeat) ?? o.HeartbeatSeconds;

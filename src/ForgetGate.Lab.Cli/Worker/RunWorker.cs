@@ -47,6 +47,11 @@ internal sealed class RunWorker : BackgroundService
     {
         try
         {
+            if (_options.ConcurrencyChoice is { } choice)
+            {
+                WorkerLog.ConcurrencyChosen(_logger, choice);
+            }
+
             WorkerLog.Started(_logger, _owner, _store.Location, _options.Concurrency, _options.ThreadsPerRun, _options.LeaseSeconds, _options.HeartbeatSeconds);
             int applied = await WithStoreRetryAsync(() => _store.MigrateAsync(stoppingToken), stoppingToken).ConfigureAwait(false);
             WorkerLog.Migrated(_logger, applied);

@@ -39,6 +39,7 @@ internal static class WorkerHost
         builder.Services.AddOptions<WorkerOptions>()
             .Bind(builder.Configuration.GetSection(WorkerOptions.SectionName))
             .Configure(configure)
+            .PostConfigure(o => o.ResolveAuto(Environment.ProcessorCount))
             .ValidateOnStart();
 
         // Store settings come from configuration only (e.g. Store__MaxPageCount=… as an environment variable).

@@ -68,4 +68,7 @@ internal static partial class WorkerLog
 
     [LoggerMessage(20, LogLevel.Information, "Run {RunId}: store reachable again after {Seconds:F1}s; the run continues")]
     public static partial void RunWriteRecovered(ILogger logger, long runId, double seconds);
+
+    [LoggerMessage(21, LogLevel.Information, "{Choice}")]
+    public static partial void ConcurrencyChosen(ILogger logger, string choice);
 }

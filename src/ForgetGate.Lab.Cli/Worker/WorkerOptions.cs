@@ -10,11 +10,54 @@ internal sealed class WorkerOptions
     /// <summary>Database: a SQLite file path.</summary>
     public string Database { get; set; } = Storage.RunStores.DefaultDatabase;
 
-    /// <summary>Runs executed at once by this process.</summary>
-    public int Concurrency { get; set; } = 1;
+    /// <summary>The value of <see cref="Concurrency"/> and <see cref="ThreadsPerRun"/> that means "auto".</summary>
+    public const int Auto = -1;
 
-    /// <summary>Compute threads each run may use.</summary>
-    public int ThreadsPerRun { get; set; } = 1;
+    /// <summary>Runs executed at once by this process; <see cref="Auto"/> (the default): <see cref="ConcurrencyRule"/> decides.</summary>
+    public int Concurrency { get; set; } = Auto;
+
+    /// <summary>Compute threads each run may use; <see cref="Auto"/> (the default): the rule, or the cores shared out between the given runs.</summary>
+    public int ThreadsPerRun { get; set; } = Auto;
+
+    /// <summary>Largest hidden size and batch of the work, and how many runs there are, when the caller knows them (<c>run</c>).</summary>
+    public (int? Hidden, int? Batch, int? Points) AutoHint { get; set; }
+
+    /// <summary>How auto settled <see cref="Concurrency"/> × <see cref="ThreadsPerRun"/>, printed at start; null when both were given.</summary>
+    public string? ConcurrencyChoice { get; set; }
+
+    /// <summary>Replaces the <see cref="Auto"/> values with the rule's choice for <paramref name="cores"/> cores and records why.</summary>
+    public void ResolveAuto(int cores)
+    {
+        if ((Concurrency != Auto && ThreadsPerRun != Auto) || Concurrency is 0 or < Auto || ThreadsPerRun is 0 or < Auto)
+        {
+            return; // nothing to choose, or an invalid count the validator names
+        }
+
+        var (hidden, batch, points) = AutoHint;
+        var inv = System.Globalization.CultureInfo.InvariantCulture;
+        if (Concurrency == Auto && ThreadsPerRun == Auto)
+        {
+            var choice = ConcurrencyRule.Choose(cores, hidden, batch, points);
+            Concurrency = choice.Runs;
+            ThreadsPerRun = choice.ThreadsPerRun;
+            ConcurrencyChoice = string.Create(inv, $"concurrency auto: {choice.Runs} run(s) at once × {choice.ThreadsPerRun} thread(s) each ({choice.Reason})");
+        }
+        else if (Concurrency == Auto)
+        {
+            Concurrency = Math.Max(1, cores / ThreadsPerRun);
+            if (points is { } n && n >= 1)
+            {
+                Concurrency = Math.Min(Concurrency, n);
+            }
+
+            ConcurrencyChoice = string.Create(inv, $"concurrency auto: {Concurrency} run(s) at once × {ThreadsPerRun} thread(s) each ({cores} cores shared out at the given threads per run)");
+        }
+        else
+        {
+            ThreadsPerRun = Math.Max(1, cores / Concurrency);
+            ConcurrencyChoice = string.Create(inv, $"threads per run auto: {Concurrency} run(s) at once × {ThreadsPerRun} thread(s) each ({cores} cores shared out)");
+        }
+    }
 
     /// <summary>Lease length; a worker silent for this long loses its run to a rescue.</summary>
     public double LeaseSeconds { get; set; } = 60;
@@ -52,14 +95,15 @@ internal sealed class WorkerOptionsValidator : IValidateOptions<WorkerOptions>
             errors.Add("--db: empty; expected a SQLite file path or a postgres:// URL.");
         }
 
+        // Auto is resolved before validation (WorkerHost); what is left must be a real count.
         if (options.Concurrency is < 1 or > 256)
         {
-            errors.Add($"--concurrency {options.Concurrency}: expected 1..256.");
+            errors.Add($"--concurrency {options.Concurrency}: expected auto or 1..256.");
         }
 
         if (options.ThreadsPerRun is < 1 or > 1024)
         {
-            errors.Add($"--threads-per-run {options.ThreadsPerRun}: expected 1..1024.");
+            errors.Add($"--threads-per-run {options.ThreadsPerRun}: expected auto or 1..1024.");
         }
 
         if (!(options.LeaseSeconds is >= 0.5 and <= 86_400))

@@ -61,6 +61,9 @@ public sealed class ImageTasks : ITaskSource
     private readonly int[][] _allowed;
     private readonly float[] _lut = new float[256];
 
+    /// <summary>The images every task reads (one instance per process and folder: runs side by side share its bytes).</summary>
+    internal ImageDataset Dataset => _data;
+
     /// <summary>Builds the tasks; every choice (subsets, permutations) is drawn from <paramref name="seed"/>.</summary>
     public ImageTasks(ImageDataset dataset, ImageScenarioOptions options, ulong seed)
     {

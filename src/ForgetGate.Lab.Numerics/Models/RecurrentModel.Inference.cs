@@ -43,14 +43,16 @@ public sealed partial class RecurrentModel
             layer.Pack();
         }
 
+        // A worker per block at most: more would only be woken to find the counter spent.
+        int workers = Math.Min(_pool.Threads, (batch + InferenceBlockRows - 1) / InferenceBlockRows);
         _inference.Start(batch, steps);
-        if (_pool.Threads == 1)
+        if (workers == 1)
         {
             _inference.Execute(0, 1);
         }
         else
         {
-            _pool.Run(_inference);
+            _pool.Run(_inference, workers);
         }
 
         _logits.AsSpan(0, batch * Config.Outputs).CopyTo(output);

@@ -6,11 +6,19 @@ namespace ForgetGate.Lab.Numerics.Models;
 /// </summary>
 internal sealed class SpinBarrier
 {
-    private readonly int _participants;
+    private int _participants;
     private int _remaining;
     private int _phase;
 
     public SpinBarrier(int participants)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(participants, 1);
+        _participants = participants;
+        _remaining = participants;
+    }
+
+    /// <summary>Sets the number of participants for the next phase; only between phases, when no one is waiting.</summary>
+    public void Reset(int participants)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(participants, 1);
         _participants = participants;

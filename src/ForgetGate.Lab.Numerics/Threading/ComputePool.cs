@@ -17,6 +17,7 @@ public sealed class ComputePool : IDisposable
     private readonly SemaphoreSlim[] _start;
     private readonly Lock _gate = new();
     private IParallelWork? _work;
+    private int _workers;
     private int _remaining;
     private ExceptionDispatchInfo? _error;
     private volatile bool _disposed;
@@ -44,11 +45,20 @@ public sealed class ComputePool : IDisposable
     public int Threads { get; }
 
     /// <summary>Runs <paramref name="work"/> on every worker and returns when all have finished; the first exception is rethrown.</summary>
-    public void Run(IParallelWork work)
+    public void Run(IParallelWork work) => Run(work, Threads);
+
+    /// <summary>
+    /// Runs <paramref name="work"/> on the first <paramref name="workers"/> workers only (the caller is worker 0), as
+    /// <c>Execute(w, workers)</c>; the others are not woken. For work too small to pay for every thread: a hand-off
+    /// to a worker that has nothing to do still costs the caller a release and the phase a straggler.
+    /// </summary>
+    public void Run(IParallelWork work, int workers)
     {
         ArgumentNullException.ThrowIfNull(work);
         ObjectDisposedException.ThrowIf(_disposed, this);
-        if (Threads == 1)
+        ArgumentOutOfRangeException.ThrowIfLessThan(workers, 1);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(workers, Threads);
+        if (workers == 1)
         {
             work.Execute(0, 1);
             return;
@@ -57,16 +67,17 @@ public sealed class ComputePool : IDisposable
         lock (_gate)
         {
             _work = work;
+            _workers = workers;
             _error = null;
-            Volatile.Write(ref _remaining, Threads - 1);
-            foreach (var start in _start)
+            Volatile.Write(ref _remaining, workers - 1);
+            for (int i = 0; i < workers - 1; i++)
             {
-                start.Release();
+                _start[i].Release();
             }
 
             try
             {
-                work.Execute(0, Threads);
+                work.Execute(0, workers);
             }
 #pragma warning disable CA1031 // Recorded and rethrown after every worker has finished.
             catch (Exception e)
@@ -99,7 +110,7 @@ public sealed class ComputePool : IDisposable
 
             try
             {
-                _work!.Execute(worker, Threads);
+                _work!.Execute(worker, _workers);
             }
 #pragma warning disable CA1031 // Handed to the caller of Run.
             catch (Exception e)

@@ -23,12 +23,13 @@ internal static class StrategyComparison
     {
         if (args.Length < 2)
         {
-            Console.Error.WriteLine("usage: strategies SPEC [--set path=value]... [--threads N]");
+            Console.Error.WriteLine("usage: strategies SPEC [--set path=value]... [--threads N] [--rounds N]");
             Environment.Exit(2);
         }
 
         var sets = new List<string>();
         int threads = 1;
+        int rounds = 1;
         for (int i = 2; i < args.Length; i++)
         {
             switch (args[i])
@@ -38,6 +39,9 @@ internal static class StrategyComparison
                     break;
                 case "--threads" when i + 1 < args.Length:
                     threads = int.Parse(args[++i], s_inv);
+                    break;
+                case "--rounds" when i + 1 < args.Length:
+                    rounds = int.Parse(args[++i], s_inv);
                     break;
                 default:
                     Console.Error.WriteLine($"strategies: unknown option '{args[i]}'");
@@ -58,19 +62,45 @@ internal static class StrategyComparison
             runner.RunAsync(null, null, CancellationToken.None).GetAwaiter().GetResult();
         }
 
-        foreach (var point in spec.Points)
+        // Each round runs every point once; a run's time is its median over rounds, and the points' order rotates between
+        // rounds so a slow spell of the shared machine does not always fall on the same strategies. The metrics are
+        // deterministic, so every round must give the same forgetting (checked).
+        var times = new Dictionary<int, List<double>>();
+        for (int round = 0; round < rounds; round++)
         {
-            var config = point.Config;
-            var plan = SpecRunPlanFactory.Create(config);
-            var options = plan.Options with { Threads = threads };
-            var clock = Stopwatch.StartNew();
-            using var runner = new ContinualRunner(options, plan.Tasks, new DiscardingSink(), pool);
-            var outcome = runner.RunAsync(null, null, CancellationToken.None).GetAwaiter().GetResult();
-            clock.Stop();
-            var r = new Result(config.Strategy.Kind, config.Model.Variant.ToString(), config.Seed, ForgettingMetrics.Forgetting(outcome.Scores),
-                ForgettingMetrics.Acc(outcome.Scores), clock.Elapsed.TotalSeconds, outcome.Strategy);
-            results.Add(r);
-            Console.WriteLine(string.Create(s_inv, $"  {r.Strategy,-10} {r.Variant,-8} seed {r.Seed}: forgetting {r.Forgetting:F4}  ACC {r.Acc:F4}  {r.Seconds:F1} s"));
+            for (int k = 0; k < spec.Points.Count; k++)
+            {
+                int index = (k + (round * spec.Points.Count / Math.Max(rounds, 1))) % spec.Points.Count;
+                var config = spec.Points[index].Config;
+                var plan = SpecRunPlanFactory.Create(config);
+                var options = plan.Options with { Threads = threads };
+                var clock = Stopwatch.StartNew();
+                using var runner = new ContinualRunner(options, plan.Tasks, new DiscardingSink(), pool);
+                var outcome = runner.RunAsync(null, null, CancellationToken.None).GetAwaiter().GetResult();
+                clock.Stop();
+                var r = new Result(config.Strategy.Kind, config.Model.Variant.ToString(), config.Seed, ForgettingMetrics.Forgetting(outcome.Scores),
+                    ForgettingMetrics.Acc(outcome.Scores), clock.Elapsed.TotalSeconds, outcome.Strategy);
+                if (round == 0)
+                {
+                    results.Add(r);
+                    times[results.Count - 1] = [];
+                }
+
+                int slot = round == 0 ? results.Count - 1 : results.FindIndex(x => x.Strategy == r.Strategy && x.Variant == r.Variant && x.Seed == r.Seed);
+                if (results[slot].Forgetting != r.Forgetting)
+                {
+                    throw new InvalidOperationException($"{r.Strategy} {r.Variant} seed {r.Seed}: forgetting {r.Forgetting} in round {round + 1}, {results[slot].Forgetting} before");
+                }
+
+                times[slot].Add(r.Seconds);
+                Console.WriteLine(string.Create(s_inv, $"  round {round + 1}  {r.Strategy,-10} {r.Variant,-8} seed {r.Seed}: forgetting {r.Forgetting:F4}  ACC {r.Acc:F4}  {r.Seconds:F1} s"));
+            }
+        }
+
+        for (int i = 0; i < results.Count; i++)
+        {
+            var t = times[i].Order().ToList();
+            results[i] = results[i] with { Seconds = t[t.Count / 2] };
         }
 
         Console.WriteLine();

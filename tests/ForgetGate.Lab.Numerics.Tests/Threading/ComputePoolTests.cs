@@ -47,6 +47,48 @@ public sealed class ComputePoolTests
         }
     }
 
+    private sealed class Counts(int threads) : IParallelWork
+    {
+        public int[] Calls { get; } = new int[threads];
+
+        public int[] Seen { get; } = new int[threads];
+
+        public void Execute(int worker, int count)
+        {
+            Interlocked.Increment(ref Calls[worker]);
+            Seen[worker] = count;
+        }
+    }
+
+    [Theory]
+    [InlineData(4, 1)]
+    [InlineData(4, 3)]
+    [InlineData(4, 4)]
+    public void Run_WithFewerWorkers_WakesOnlyThose_AndTellsThemTheCount(int threads, int workers)
+    {
+        using var pool = new ComputePool(threads);
+        for (int i = 0; i < 50; i++)
+        {
+            var counts = new Counts(threads);
+            pool.Run(counts, workers);
+            Assert.Equal(Enumerable.Range(0, threads).Select(w => w < workers ? 1 : 0), counts.Calls);
+            Assert.Equal(Enumerable.Range(0, threads).Select(w => w < workers ? workers : 0), counts.Seen);
+        }
+
+        // The full pool still runs everyone afterwards.
+        var all = new Counts(threads);
+        pool.Run(all);
+        Assert.All(all.Calls, c => Assert.Equal(1, c));
+    }
+
+    [Fact]
+    public void Run_WorkerCountOutsideThePool_Throws()
+    {
+        using var pool = new ComputePool(2);
+        Assert.Throws<ArgumentOutOfRangeException>(() => pool.Run(new Counts(2), 0));
+        Assert.Throws<ArgumentOutOfRangeException>(() => pool.Run(new Counts(2), 3));
+    }
+
     [Theory]
     [InlineData(1)]
     [InlineData(2)]

@@ -1,0 +1,169 @@
+using System.CommandLine;
+using System.Diagnostics;
+using System.Text.Json;
+using ForgetGate.Lab.Cli.Commands;
+using ForgetGate.Lab.Cli.Tests.Support;
+using ForgetGate.Lab.Numerics.Engines;
+using ForgetGate.Lab.Numerics.Serialization;
+using ForgetGate.Lab.Torch;
+
+namespace ForgetGate.Lab.Cli.Tests.Commands;
+
+/// <summary>
+/// <c>--engine torch</c> on bench and predict through the commands, and what a machine without libtorch sees: the run
+/// fails with one sentence naming the library and the fix, while the worker goes on with the next run.
+/// </summary>
+public sealed class TorchEngineCommandTests : IDisposable
+{
+    private readonly string _dir = Directory.CreateTempSubdirectory("fg-torch-").FullName;
+
+    public TorchEngineCommandTests() => ModelEngines.Register(TorchEngine.Instance);
+
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
+
+    [Fact]
+    public void Bench_TorchEngine_PrintsTheManagedBenchFields()
+    {
+        string[] tiny = ["bench", "--variant", "ur-lstm", "--hidden", "9", "--batch", "3", "--steps", "2", "--seconds", "0.05", "--threads", "1", "--json"];
+        var managed = CliProcess.Run(_dir, null, tiny);
+        var torch = CliProcess.Run(_dir, null, [.. tiny, "--engine", "torch"]);
+        Assert.True(managed.Code == 0, managed.ToString());
+        Assert.True(torch.Code == 0, torch.ToString());
+        var m = JsonDocument.Parse(managed.Out.Trim()).RootElement;
+        var t = JsonDocument.Parse(torch.Out.Trim()).RootElement;
+        Assert.Equal(m.EnumerateObject().Select(p => p.Name), t.EnumerateObject().Select(p => p.Name));
+        Assert.Equal("managed", m.GetProperty("engine").GetString());
+        Assert.Equal("torch", t.GetProperty("engine").GetString());
+        Assert.True(t.GetProperty("train_samples_per_s").GetDouble() > 0, torch.Out);
+        Assert.True(t.GetProperty("infer_samples_per_s").GetDouble() > 0, torch.Out);
+
+        var text = CliProcess.Run(_dir, null, ["bench", "--variant", "gru", "--hidden", "9", "--batch", "3", "--steps", "2", "--seconds", "0.05", "--threads", "1", "--engine", "torch"]);
+        Assert.True(text.Code == 0, text.ToString());
+        Assert.Contains("engine=torch H=9 B=3 T=2", text.Out, StringComparison.Ordinal);
+        Assert.Single(text.Out.Split('\n'), l => l.StartsWith("gru ", StringComparison.Ordinal) && l.Contains("samples/s", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void Bench_UnknownEngine_ExitsTwoNamingTheChoices()
+    {
+        var r = CliProcess.Run(_dir, null, "bench", "--engine", "cuda");
+        Assert.True(r.Code == 2, r.ToString());
+        Assert.Contains("cuda", r.Err, StringComparison.Ordinal);
+        Assert.Contains("managed", r.Err, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("lstm", 1)]
+    [InlineData("gru", 2)]
+    [InlineData("ur-lstm", 1)]
+    [InlineData("cifg", 2)]
+    public void Predict_TorchEngine_WritesPyTorchLogits(string variant, int layers)
+    {
+        // The PyTorch 1.13 goldens of the Numerics tests (make_goldens.py): checkpoint and input written by PyTorch.
+        string golden = Path.Combine(AppContext.BaseDirectory, "golden");
+        var output = Path.Combine(_dir, "y.safetensors");
+        var root = new RootCommand { PredictCommand.Create() };
+        var stdout = new StringWriter();
+        var stderr = new StringWriter();
+        int code = root.Parse([
+            "predict", "--engine", "torch",
+            "--checkpoint", Path.Combine(golden, $"ckpt_{variant}_l{layers}.safetensors"),
+            "--input", Path.Combine(golden, $"golden_{variant}_l{layers}.safetensors"),
+            "--output", output, "--batch-size", "2"]).Invoke(new InvocationConfiguration { Output = stdout, Error = stderr });
+        Assert.True(code == 0, stderr.ToString());
+        var expected = SafetensorsFile.Read(Path.Combine(golden, $"golden_{variant}_l{layers}.safetensors")).Get("logits");
+        var actual = SafetensorsFile.Read(output).GetFloat32("logits", [.. expected.Shape]);
+        var e = expected.AsFloat32();
+        double scale = Math.Max(1e-6, e.Max(Math.Abs));
+        for (int i = 0; i < e.Length; i++)
+        {
+            Assert.True(Math.Abs(actual[i] - e[i]) <= 1e-5 * scale, $"logit {i}: torch engine {actual[i]} vs PyTorch {e[i]}");
+        }
+    }
+
+    [Fact]
+    public void Run_WithoutLibtorch_FailsTheTorchRunInOneSentenceAndTheWorkerRunsTheNext()
+    {
+        // A copy of the program whose native folder lacks libLibTorchSharp.so (everything else linked back): the machine
+        // of a user who copied the program without the libtorch package's files.
+        string program = Path.Combine(_dir, "program");
+        CopyProgramWithout(AppContext.BaseDirectory, program, "libLibTorchSharp.so");
+        string spec = Path.Combine(_dir, "engines.yaml");
+        File.WriteAllText(spec, """
+            name: engines
+            scenario:
+              kind: drift
+              tasks: 2
+              train_per_task: 64
+              test_per_task: 16
+              window: 4
+            model:
+              engine: [torch, managed]
+              hidden: 4
+            training:
+              batch_size: 32
+            """);
+        string db = Path.Combine(_dir, "fg.db");
+        var run = Run(program, "run", spec, "--db", db, "--threads", "1");
+        Assert.True(run.Code == 1, run.ToString());   // a failed outcome, not a crash (4) or a hang
+        string all = run.Out + run.Err;
+        Assert.Contains("libLibTorchSharp.so", all, StringComparison.Ordinal);
+        Assert.Contains("libtorch-cpu-linux-x64", all, StringComparison.Ordinal);
+        Assert.Contains("model.engine: managed", all, StringComparison.Ordinal);
+        var status = Run(program, "status", "--db", db);
+        Assert.True(status.Code == 0, status.ToString());
+        Assert.Matches(@"engines\s+0\s+0\s+1\s+1\s+0", status.Out);   // queued 0, running 0, done 1 (managed), failed 1 (torch), cancelled 0
+
+        // A command that needs the engine itself ends with the same sentence and exit 3 (the environment).
+        var bench = Run(program, "bench", "--engine", "torch", "--variant", "lstm", "--hidden", "4", "--batch", "2", "--steps", "2", "--seconds", "0.05", "--threads", "1");
+        Assert.True(bench.Code == 3, bench.ToString());
+        Assert.Single(bench.ErrLines);
+        Assert.Contains("libLibTorchSharp.so", bench.Err, StringComparison.Ordinal);
+    }
+
+    private static void CopyProgramWithout(string from, string to, string leaveOut)
+    {
+        // Managed files are copied (the host resolves the app from its own folder); native libraries are linked.
+        foreach (var file in Directory.EnumerateFiles(from, "*", SearchOption.AllDirectories))
+        {
+            string rel = Path.GetRelativePath(from, file);
+            if (Path.GetFileName(file) == leaveOut)
+            {
+                continue;
+            }
+
+            string target = Path.Combine(to, rel);
+            Directory.CreateDirectory(Path.GetDirectoryName(target)!);
+            if (rel.StartsWith("runtimes", StringComparison.Ordinal))
+            {
+                File.CreateSymbolicLink(target, file);
+            }
+            else
+            {
+                File.Copy(file, target);
+            }
+        }
+    }
+
+    private static CliProcess.Result Run(string program, params string[] args)
+    {
+        var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = Path.GetDirectoryName(program)! };
+        psi.ArgumentList.Add(Path.Combine(program, "forgetgate.dll"));
+        foreach (var a in args)
+        {
+            psi.ArgumentList.Add(a);
+        }
+
+        psi.Environment.Remove("FORGETGATE_DB");
+        using var p = Process.Start(psi)!;
+        var stdout = p.StandardOutput.ReadToEndAsync();
+        var stderr = p.StandardError.ReadToEndAsync();
+        if (!p.WaitForExit(180_000))
+        {
+            p.Kill(entireProcessTree: true);
+            Assert.Fail($"forgetgate {string.Join(' ', args)} did not finish in 180 s");
+        }
+
+        return new CliProcess.Result(p.ExitCode, stdout.Result, stderr.Result);
+    }
+}
