@@ -20,10 +20,11 @@ internal static class CliApp
     };
 
     /// <summary>
-    /// How long a command may take to stop after Ctrl-C before the process ends anyway with 130: longer than
-    /// <c>run</c>'s 20-second worker shutdown budget, so running runs are checkpointed and released first.
+    /// How long a command may take to stop after Ctrl-C before the process ends anyway with 130. Commands observe
+    /// the token; this bounds the ones stuck in a wait nobody can cancel (a SQLite busy wait). <c>run</c> has its own,
+    /// shorter grace for its worker to release runs (<see cref="RunCommand.InterruptGrace"/>).
     /// </summary>
-    private static readonly TimeSpan TerminationGrace = TimeSpan.FromSeconds(25);
+    private static readonly TimeSpan TerminationGrace = TimeSpan.FromSeconds(1);
 
     public static RootCommand CreateRoot()
     {

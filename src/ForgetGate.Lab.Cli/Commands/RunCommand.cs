@@ -55,7 +55,7 @@ internal static class RunCommand
             var before = await store.LoadSweepAsync(sweepId, cancellationToken).ConfigureAwait(false);
             var runLabels = before.Runs.ToDictionary(r => r.Id, r => labels.GetValueOrDefault(r.ConfigHash, ""));
             var display = new ProgressDisplay(plan.Name, id => runLabels.GetValueOrDefault(id, ""));
-            using (var host = WorkerHost.Build(
+            var host = WorkerHost.Build(
                 o =>
                 {
                     o.Database = database;
@@ -68,16 +68,36 @@ internal static class RunCommand
                 shutdownSeconds: 20,
                 minimumLevel: display.IsInteractive ? LogLevel.Warning : LogLevel.Information,
                 onProgress: display.Report,
-                verbose: parse.GetValue(CliApp.Verbose)))
+                verbose: parse.GetValue(CliApp.Verbose));
+            // The worker logs its choice; the live display hides Information lines, so say it here instead.
+            if (display.IsInteractive && host.Services.GetRequiredService<IOptions<WorkerOptions>>().Value.ConcurrencyChoice is { } choice)
             {
-                // The worker logs its choice; the live display hides Information lines, so say it here instead.
-                if (display.IsInteractive && host.Services.GetRequiredService<IOptions<WorkerOptions>>().Value.ConcurrencyChoice is { } choice)
-                {
-                    Console.WriteLine(choice);
-                }
-
-                await display.RunAsync(() => host.RunAsync(cancellationToken), (runs, ct) => SnapshotAsync(store, sweepId, runs, ct)).ConfigureAwait(false);
+                Console.WriteLine(choice);
             }
+
+            var work = display.RunAsync(() => host.RunAsync(cancellationToken), (runs, ct) => SnapshotAsync(store, sweepId, runs, ct));
+            bool ended;
+            try
+            {
+                ended = await EndsOrInterruptedAsync(work, cancellationToken).ConfigureAwait(false);
+            }
+            catch
+            {
+                host.Dispose();
+                throw;
+            }
+
+            if (!ended)
+            {
+                // The worker is still checkpointing and releasing, most likely waiting for a store that does not answer
+                // (locked, down). Waiting longer helps no one: the run's last recorded checkpoint is on disk, and once
+                // its lease expires the next 'run' or 'worker' claims it and resumes from there. The host is not
+                // disposed here: disposing would wait for the same store.
+                throw new CliException(ExitCodes.Interrupted, string.Create(inv,
+                    $"interrupted; the store did not confirm the release within {InterruptGrace.TotalSeconds:0.##} s, so a run may show 'running' until its lease expires; the same 'forgetgate run' then resumes it from its last checkpoint."));
+            }
+
+            host.Dispose();
 
             // Ctrl-C stopped the worker (its runs checkpointed and released): interrupted (130), not a failed sweep.
             cancellationToken.ThrowIfCancellationRequested();
@@ -97,6 +117,34 @@ internal static class RunCommand
             return Environment.ExitCode;
         });
         return command;
+    }
+
+    /// <summary>
+    /// How long <c>run</c> waits after Ctrl-C for its worker to checkpoint and release the running runs before it exits
+    /// anyway (130): a release normally takes milliseconds, and a user who pressed Ctrl-C expects the prompt back now.
+    /// </summary>
+    internal static readonly TimeSpan InterruptGrace = TimeSpan.FromMilliseconds(300);
+
+    /// <summary>True when <paramref name="work"/> ended (with its exceptions propagated); false when the token was cancelled and the work did not end within <see cref="InterruptGrace"/>.</summary>
+    private static async Task<bool> EndsOrInterruptedAsync(Task work, CancellationToken cancellationToken)
+    {
+        var interrupted = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        await using (cancellationToken.Register(() => interrupted.TrySetResult()).ConfigureAwait(false))
+        {
+            if (await Task.WhenAny(work, interrupted.Task).ConfigureAwait(false) == work)
+            {
+                await work.ConfigureAwait(false);
+                return true;
+            }
+        }
+
+        if (await Task.WhenAny(work, Task.Delay(InterruptGrace, CancellationToken.None)).ConfigureAwait(false) == work)
+        {
+            await work.ConfigureAwait(false);
+            return true;
+        }
+
+        return false;
     }
 
     /// <summary>The sweep's counts and the outcome of each of <paramref name="runs"/> that has ended, from the store.</summary>

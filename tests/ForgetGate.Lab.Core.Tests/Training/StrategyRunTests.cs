@@ -1,4 +1,5 @@
 using ForgetGate.Lab.Core.Scenarios;
+using ForgetGate.Lab.Core.Specs;
 using ForgetGate.Lab.Core.Training;
 using ForgetGate.Lab.Numerics.Models;
 using ForgetGate.Lab.Numerics.Threading;
@@ -147,5 +148,37 @@ public sealed class StrategyRunTests : IDisposable
         var resumed = await runner.RunAsync(Path.Combine(_dir, "drift-resume"), middle.Path, CancellationToken.None);
         Assert.Equal(outcome.Scores, resumed.Scores);
         Assert.Equal(finalParameters[0], runner.Model.Parameters[0].Value);
+    }
+
+    [Theory]
+    [InlineData("lwf")]
+    [InlineData("si")]
+    [InlineData("mas")]
+    [InlineData("agem")]
+    [InlineData("gem")]
+    [InlineData("derpp")]
+    public async Task RunAsync_CellFileVariant_ResumesAndThreadsBitForBit(string strategy)
+    {
+        // The shipped sLSTM cell (exponential gates, states c, n, m) through the generic managed cell layer.
+        var spec = SpecReader.Parse("name: c\nmodel:\n  variant: slstm\n", Path.Combine(Cells.CellSpecTests.Experiments, "cell-strategies.yaml"));
+        var cell = spec.Points[0].Config.Model.Cell!;
+        var data = new ToyTasks(tasks: 2, trainPerTask: 64, testPerTask: 32, seed: 13);
+        var options = Options(strategy, checkpointEvery: 2) with { Cell = cell };
+        var (full, outcome, parameters) = await RunAsync(options, data, Path.Combine(_dir, "cell"));
+        Assert.True(outcome.Scores[1, 0] > 0.6, $"{strategy} with slstm: R[1][0] = {outcome.Scores[1, 0]}");
+
+        var middle = full.Checkpoints.First(c => c.Task == 1 && c.Batch > 0);
+        Assert.Contains("slstm", ForgetGate.Lab.Numerics.Serialization.SafetensorsFile.Read(middle.Path).Metadata["cell"], StringComparison.Ordinal); // the cell ran, not a built-in
+        using (var runner = new ContinualRunner(options, data, new MemorySink()))
+        {
+            var resumed = await runner.RunAsync(Path.Combine(_dir, "cell-resume"), middle.Path, CancellationToken.None);
+            Assert.Equal(outcome.Scores, resumed.Scores);
+            Assert.Equal(parameters[0], runner.Model.Parameters[0].Value);
+        }
+
+        using var pool = new ComputePool(2);
+        var two = await RunAsync(options with { Threads = 2 }, data, null, pool);
+        Assert.Equal(outcome.Scores, two.Outcome.Scores);
+        Assert.Equal(parameters[^1], two.Parameters[^1]);
     }
 }
