@@ -116,6 +116,64 @@ public static class ReportWriter
         return list;
     }
 
+    private static readonly string[] s_timeParts = ["time_data_s", "time_train_s", "time_eval_s", "time_checkpoint_s", "time_store_s"];
+
+    private static readonly string[] s_timeSplitHeaders = ["data preparation", "training", "evaluation", "checkpointing", "store writes"];
+
+    private const string TimeSplitNote =
+        "Mean seconds per run of the last attempt (share of its wall time); data preparation is batch assembly for training, evaluation and gate probes, training is what is left of the wall time.";
+
+    /// <summary>Per group: mean wall seconds and mean seconds of each part, over runs that recorded the split (none: empty).</summary>
+    private static List<(string Group, double Wall, double[] Parts)> TimeSplit(ReportAnalysis a)
+    {
+        var rows = new List<(string, double, double[])>();
+        foreach (var g in a.Groups)
+        {
+            var runs = g.Runs.Where(r => r.Summary.Any(m => m.Name == s_timeParts[0])).ToList();
+            if (runs.Count == 0)
+            {
+                continue;
+            }
+
+            double[] parts = [.. s_timeParts.Select(name => MeanOf(runs.Select(r => r.Summary.First(m => m.Name == name).Value)))];
+            rows.Add((g.Name, MeanOf(runs.Select(r => r.WallSeconds)), parts));
+        }
+
+        return rows;
+    }
+
+    private static string TimePart(double seconds, double wall) =>
+        string.Create(s_inv, $"{F(seconds, "F2")} ({(wall > 0 ? 100 * seconds / wall : double.NaN):F0}%)");
+
+    private static void TimeSplitHtml(StringBuilder sb, ReportAnalysis a)
+    {
+        var split = TimeSplit(a);
+        if (split.Count == 0)
+        {
+            return;
+        }
+
+        sb.Append("<h2>Where the time goes</h2><table><tr><th>").Append(E(a.Report.GroupBy)).Append("</th><th>wall s</th>");
+        foreach (string header in s_timeSplitHeaders)
+        {
+            sb.Append("<th>").Append(E(header)).Append("</th>");
+        }
+
+        sb.Append("</tr>");
+        foreach (var (group, wall, parts) in split)
+        {
+            sb.Append("<tr><td>").Append(E(group)).Append("</td><td>").Append(F(wall, "F1")).Append("</td>");
+            foreach (double part in parts)
+            {
+                sb.Append("<td>").Append(E(TimePart(part, wall))).Append("</td>");
+            }
+
+            sb.Append("</tr>");
+        }
+
+        sb.Append("</table><p>").Append(E(TimeSplitNote)).Append("</p>");
+    }
+
     private static double MeanOf(IEnumerable<double> values)
     {
         var v = values.Where(double.IsFinite).ToList();
@@ -186,6 +244,7 @@ public static class ReportWriter
         Section(sb, "Forget-gate histograms", figures, "gates-");
         Section(sb, "Forget gates through time", figures, "gate-variants", "gate-steps-", "gate-units-");
         Section(sb, "Throughput", figures, "throughput");
+        TimeSplitHtml(sb, a);
         sb.Append("<h2>Metric conventions</h2><ul>")
           .Append("<li><b>R[i][j]</b>: score on task j after training task i; row 0 is the untrained model (b<sub>j</sub>). Score is accuracy, or −MSE for regression.</li>")
           .Append("<li><b>ACC</b> = (1/T) Σ<sub>j</sub> R[T][j] (Lopez-Paz &amp; Ranzato 2017).</li>")
@@ -287,6 +346,18 @@ public static class ReportWriter
             }
 
             sb.Append('\n').Append(StrategyStateNote).Append("\n\n");
+        }
+
+        var split = TimeSplit(a);
+        if (split.Count > 0)
+        {
+            sb.Append("## Where the time goes\n\n| ").Append(r.GroupBy).Append(" | wall s | ").Append(string.Join(" | ", s_timeSplitHeaders)).Append(" |\n|---|---|---|---|---|---|---|\n");
+            foreach (var (group, wall, parts) in split)
+            {
+                sb.Append(s_inv, $"| {group} | {F(wall, "F1")} | ").Append(string.Join(" | ", parts.Select(p => TimePart(p, wall)))).Append(" |\n");
+            }
+
+            sb.Append('\n').Append(TimeSplitNote).Append("\n\n");
         }
 
         sb.Append("## Figures\n\n");

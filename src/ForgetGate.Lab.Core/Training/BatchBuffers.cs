@@ -39,6 +39,9 @@ internal sealed class BatchBuffers
     /// <summary>Sample indices of one task's run inside a batch.</summary>
     public int[] Indices { get; }
 
+    /// <summary>Time spent assembling batches (data preparation: subsets, permutations, rotations), for the run's time split.</summary>
+    public long FillTicks { get; private set; }
+
     /// <summary>Values per sample in <see cref="X"/>.</summary>
     public int SampleLength => _data.Steps * _data.InputSize;
 
@@ -46,6 +49,7 @@ internal sealed class BatchBuffers
     [System.Diagnostics.CodeAnalysis.SuppressMessage("Performance", "CA1859", Justification = "Strategies pass memories and reference batches as arrays and read-only lists.")]
     public void Fill(IReadOnlyList<SampleRef> batch, DataSplit split)
     {
+        long started = System.Diagnostics.Stopwatch.GetTimestamp();
         int sample = SampleLength;
         int outputs = _data.Outputs;
         int start = 0;
@@ -67,11 +71,14 @@ internal sealed class BatchBuffers
                 _data.IsRegression ? Targets.AsSpan(start * outputs, rows * outputs) : default);
             start = end;
         }
+
+        FillTicks += System.Diagnostics.Stopwatch.GetTimestamp() - started;
     }
 
     /// <summary>Fills the first <paramref name="n"/> rows with the consecutive samples <paramref name="from"/>.. of one task's split.</summary>
     public void FillRange(int task, DataSplit split, int from, int n)
     {
+        long started = System.Diagnostics.Stopwatch.GetTimestamp();
         for (int i = 0; i < n; i++)
         {
             Indices[i] = from + i;
@@ -79,5 +86,6 @@ internal sealed class BatchBuffers
 
         _data.FillBatch(task, split, Indices.AsSpan(0, n), X.AsSpan(0, n * SampleLength), Labels.AsSpan(0, n),
             _data.IsRegression ? Targets.AsSpan(0, n * _data.Outputs) : default);
+        FillTicks += System.Diagnostics.Stopwatch.GetTimestamp() - started;
     }
 }

@@ -28,6 +28,7 @@ public sealed class ContinualRunner : IDisposable
     private readonly ContinualRunOptions _options;
     private readonly ITaskSource _data;
     private readonly IRunSink _sink;
+    private readonly RunClock _clock;
     private readonly IRecurrentNetwork _model;
     private readonly IOptimizer _optimizer;
     private readonly ContinualStrategy _strategy;
@@ -52,7 +53,8 @@ public sealed class ContinualRunner : IDisposable
         ArgumentNullException.ThrowIfNull(sink);
         _options = options;
         _data = data;
-        _sink = sink;
+        var timed = new TimedSink(sink);
+        _sink = timed;
         var root = new Rng(options.Seed);
         _dataRng = root.Split("data");
         _strategyRng = root.Split("strategy");
@@ -69,10 +71,11 @@ public sealed class ContinualRunner : IDisposable
             Math.Max(options.BatchSize + _strategy.ExtraRows(options.BatchSize), options.EvaluationBatchSize),
             _strategy.ModelRows(options.BatchSize));
         _buffers = new BatchBuffers(data, maxBatch);
+        _clock = new RunClock(_buffers, timed);
         _scores = new ScoreMatrix(data.TaskCount);
         _evaluator = new TaskEvaluator(_model, data, _buffers, _scores, options.EpochsPerTask, options.EvaluationBatchSize);
         _gateProbe = new GateProbe(_model, data, _buffers, options.GateProbeSamples, options.Hidden, options.Layers);
-        _telemetry = new TrainingTelemetry(sink, progress, data.TaskCount, options.EpochsPerTask);
+        _telemetry = new TrainingTelemetry(_sink, progress, data.TaskCount, options.EpochsPerTask);
         _checkpointer = new RunCheckpointer(_model, _optimizer, _strategy, _scores, options.VariantName);
         _strategyModel = new StrategyModel(_model, data, _buffers);
     }
@@ -98,8 +101,11 @@ public sealed class ContinualRunner : IDisposable
         }
         else
         {
-            await _evaluator.EvaluateAllAsync(_sink, afterTask: 0, epoch: 0, cancellationToken).ConfigureAwait(false);
-            await _gateProbe.WriteStepsAsync(_sink, afterTask: 0, epoch: 0, cancellationToken).ConfigureAwait(false);
+            await _clock.EvalAsync(async () =>
+            {
+                await _evaluator.EvaluateAllAsync(_sink, afterTask: 0, epoch: 0, cancellationToken).ConfigureAwait(false);
+                await _gateProbe.WriteStepsAsync(_sink, afterTask: 0, epoch: 0, cancellationToken).ConfigureAwait(false);
+            }).ConfigureAwait(false);
         }
 
         int tasks = _data.TaskCount;
@@ -123,22 +129,28 @@ public sealed class ContinualRunner : IDisposable
                 bool last = epoch == epochs - 1;
                 if (last || _options.EvaluateEveryEpoch)
                 {
-                    await _evaluator.EvaluateAllAsync(_sink, task + 1, epoch + 1, cancellationToken).ConfigureAwait(false);
-                    await _gateProbe.WriteStepsAsync(_sink, task + 1, epoch + 1, cancellationToken).ConfigureAwait(false);
+                    int after = task + 1, atEpoch = epoch + 1;
+                    await _clock.EvalAsync(async () =>
+                    {
+                        await _evaluator.EvaluateAllAsync(_sink, after, atEpoch, cancellationToken).ConfigureAwait(false);
+                        await _gateProbe.WriteStepsAsync(_sink, after, atEpoch, cancellationToken).ConfigureAwait(false);
+                    }).ConfigureAwait(false);
                 }
             }
 
             _strategy.AfterTask(task, _strategyRng, _strategyModel);
-            await _gateProbe.WriteAsync(_sink, task + 1, cancellationToken).ConfigureAwait(false);
+            int finished = task + 1;
+            await _clock.EvalAsync(() => _gateProbe.WriteAsync(_sink, finished, cancellationToken)).ConfigureAwait(false);
             // Training only: evaluations and telemetry are timed by the wall clock, not here.
             LastSamplesPerSecond = taskSamples / Math.Max(trainClock.Elapsed.TotalSeconds, 1e-9);
             if (checkpointDirectory is not null)
             {
-                await _checkpointer.SaveAsync(_sink, checkpointDirectory, new RunPosition(task + 1, 0, 0), cancellationToken).ConfigureAwait(false);
+                string directory = checkpointDirectory;
+                await _clock.CheckpointAsync(() => _checkpointer.SaveAsync(_sink, directory, new RunPosition(finished, 0, 0), cancellationToken)).ConfigureAwait(false);
             }
         }
 
-        return new RunOutcome(total.Elapsed, LastSamplesPerSecond, _scores.ToArray()) { Strategy = _strategy.Figures };
+        return new RunOutcome(total.Elapsed, LastSamplesPerSecond, _scores.ToArray()) { Strategy = _strategy.Figures, TimeSplit = _clock.Split() };
     }
 
     private async Task<long> TrainEpochAsync(int task, int epoch, int firstBatch, string? checkpointDirectory, CancellationToken cancellationToken)
@@ -183,7 +195,8 @@ public sealed class ContinualRunner : IDisposable
             if (periodic && checkpointDirectory is not null)
             {
                 await _telemetry.FlushCurveAsync(cancellationToken).ConfigureAwait(false);
-                await _checkpointer.SaveAsync(_sink, checkpointDirectory, new RunPosition(task, epoch, b + 1), cancellationToken).ConfigureAwait(false);
+                var position = new RunPosition(task, epoch, b + 1);
+                await _clock.CheckpointAsync(() => _checkpointer.SaveAsync(_sink, checkpointDirectory, position, cancellationToken)).ConfigureAwait(false);
             }
 
             await _telemetry.AfterBatchAsync(task, epoch, b, batches, loss, rate, cancellationToken).ConfigureAwait(false);
@@ -235,4 +248,7 @@ public sealed record RunOutcome(TimeSpan WallTime, double TrainSamplesPerSecond,
 {
     /// <summary>What the strategy holds at the end: buffer or memory samples and bytes of state.</summary>
     public Strategies.StrategyFigures Strategy { get; init; }
+
+    /// <summary>Where this attempt's wall time went (data, training, evaluation, checkpoints, store writes).</summary>
+    public RunTimeSplit? TimeSplit { get; init; }
 }

@@ -57,6 +57,11 @@ public sealed class TrainingRunExecutor(IRunPlanFactory plans, Func<RunPlan, dou
             new("train_samples_per_s", "training throughput of the last task", outcome.TrainSamplesPerSecond),
         };
         summary.AddRange(StrategySummary(outcome.Strategy));
+        if (outcome.TimeSplit is { } split)
+        {
+            summary.AddRange(split.ToSummaryRows());
+        }
+
         await context.Sink.CompleteAsync(summary, cancellationToken).ConfigureAwait(false);
     }
 
