@@ -4,7 +4,7 @@ using ForgetGate.Lab.Benchmarks.Gemm;
 namespace ForgetGate.Lab.Benchmarks;
 
 /// <summary>
-/// Entry point. <c>-- gemm</c>: our GEMM next to OpenBLAS on the LSTM shapes; <c>-- data</c>: batch assembly; <c>-- claims [N]</c>: queue claims/s on SQLite and PostgreSQL;
+/// Entry point. <c>-- gemm</c>: our GEMM next to OpenBLAS on the LSTM shapes; <c>-- data</c>: batch assembly; <c>-- inference [H …]</c>: the inference path against the training-layout forward (CPU time); <c>-- claims [N]</c>: queue claims/s on SQLite and PostgreSQL;
 /// <c>-- strategies SPEC</c>: continual-learning strategies' forgetting and cost relative to naive;
 /// otherwise BenchmarkDotNet, e.g. <c>-- --filter '*'</c>.
 /// </summary>
@@ -15,6 +15,12 @@ internal static class Program
         if (args is ["gemm", ..])
         {
             GemmVersusOpenBlas.Run();
+            return;
+        }
+
+        if (args is ["inference", ..])
+        {
+            Models.InferencePath.Run(args);
             return;
         }
 

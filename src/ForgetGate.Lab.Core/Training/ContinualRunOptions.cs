@@ -55,4 +55,10 @@ public sealed record ContinualRunOptions(
 
     /// <summary>The built-in's or the cell's name.</summary>
     public string VariantName => Cell?.Name ?? Variant.Name();
+
+    /// <summary>
+    /// Train a throwaway copy of the network before the run's clock starts (<see cref="KernelWarmup"/>), so the stored
+    /// throughput of a process's first run is not JIT warm-up. The worker sets it; results do not depend on it.
+    /// </summary>
+    public bool WarmKernels { get; init; }
 }

@@ -28,6 +28,7 @@ public sealed class ContinualRunner : IDisposable
     private readonly ContinualRunOptions _options;
     private readonly ITaskSource _data;
     private readonly IRunSink _sink;
+    private readonly ComputePool? _pool;
     private readonly RunClock _clock;
     private readonly IRecurrentNetwork _model;
     private readonly IOptimizer _optimizer;
@@ -55,6 +56,7 @@ public sealed class ContinualRunner : IDisposable
         _data = data;
         var timed = new TimedSink(sink);
         _sink = timed;
+        _pool = pool;
         var root = new Rng(options.Seed);
         _dataRng = root.Split("data");
         _strategyRng = root.Split("strategy");
@@ -93,6 +95,11 @@ public sealed class ContinualRunner : IDisposable
     /// </summary>
     public async Task<RunOutcome> RunAsync(string? checkpointDirectory, string? resumeFrom, CancellationToken cancellationToken)
     {
+        if (_options.WarmKernels)
+        {
+            KernelWarmup.EnsureWarm(_options, _model.Config, _data.Steps, _pool);
+        }
+
         var total = Stopwatch.StartNew();
         var start = new RunPosition(0, 0, 0);
         if (resumeFrom is not null)
