@@ -47,7 +47,7 @@ public static class ReportWriter
         var list = new List<(string, string)>();
         string valueLabel = a.Report.IsRegression ? "MSE (lower is better)" : "accuracy";
         var allCells = a.Groups.SelectMany(g => a.MeanMatrix(g).Cast<double>()).Where(double.IsFinite).ToList();
-        double low = a.Report.IsRegression ? 0 : 0, high = a.Report.IsRegression ? (allCells.Count > 0 ? allCells.Max() : 1) : 1;
+        double low = 0, high = a.Report.IsRegression ? (allCells.Count > 0 ? allCells.Max() : 1) : 1;
         foreach (var (g, i) in a.Groups.Select((g, i) => (g, i)))
         {
             list.Add(($"heatmap-{i}.svg", Heatmap($"{a.Report.GroupBy} {g.Name}: R[i][j] ({valueLabel}, mean of {g.Runs.Count})", a.MeanMatrix(g), low, high, valueLabel, a.Report.TaskNames)));
@@ -60,7 +60,7 @@ public static class ReportWriter
             var boundaries = positions.Select((p, k) => (p, k)).Where(x => x.k == 0 || positions[x.k - 1].AfterTask != x.p.AfterTask).Select(x => x.k).ToList();
             var curves = a.Curves(g, positions);
             var finite = curves.SelectMany(c => c.Low.Concat(c.High)).Where(double.IsFinite).ToList();
-            double yLow = a.Report.IsRegression ? 0 : 0, yHigh = a.Report.IsRegression ? (finite.Count > 0 ? finite.Max() : 1) : 1;
+            double yLow = 0, yHigh = a.Report.IsRegression ? (finite.Count > 0 ? finite.Max() : 1) : 1;
             list.Add(($"curves-{i}.svg", Curves($"{g.Name}: {valueLabel} on each task through training", labels, curves, yLow, yHigh, valueLabel, boundaries)));
         }
 

@@ -120,12 +120,15 @@ public sealed class CellModelTests
     [InlineData("slstm", 2)]
     [InlineData("peephole", 40)]
     [InlineData("minlstm", 40)]
-    public void OneAndTwoThreads_BitIdentical(string cell, int batch)
+    [InlineData("minlstm", 2, 16)]
+    [InlineData("minlstm", 12, 16)]
+    [InlineData("janet", 3, 16)]
+    public void OneAndTwoThreads_BitIdentical(string cell, int batch, int hidden = 37)
     {
         const int steps = 5;
         using var pool = new ComputePool(2);
-        using var one = Create(cell, 4, 37, 2, 3, steps);
-        using var two = Create(cell, 4, 37, 2, 3, steps, pool);
+        using var one = Create(cell, 4, hidden, 2, 3, steps);
+        using var two = Create(cell, 4, hidden, 2, 3, steps, pool);
         var x = ModelTestData.Input(batch, steps, 4);
         var a = new float[batch * 3];
         var b = new float[batch * 3];
