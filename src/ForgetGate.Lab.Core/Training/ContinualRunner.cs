@@ -101,6 +101,7 @@ public sealed class ContinualRunner : IDisposable
         }
 
         var total = Stopwatch.StartNew();
+        _clock.Start();
         var start = new RunPosition(0, 0, 0);
         if (resumeFrom is not null)
         {

@@ -28,9 +28,21 @@ public sealed record RunTimeSplit(double Wall, double Data, double Train, double
 /// <summary>Accumulates the parts of <see cref="RunTimeSplit"/> while a runner works.</summary>
 internal sealed class RunClock(BatchBuffers buffers, TimedSink sink)
 {
-    private readonly long _start = Stopwatch.GetTimestamp();
+    private long _start = Stopwatch.GetTimestamp();
+    private long _fill;
+    private long _store;
     private long _eval;
     private long _checkpoint;
+
+    /// <summary>Starts the split now (after the kernel warm-up, with the run's wall clock): earlier batch and store time is left out.</summary>
+    public void Start()
+    {
+        _start = Stopwatch.GetTimestamp();
+        _fill = buffers.FillTicks;
+        _store = sink.Ticks;
+        _eval = 0;
+        _checkpoint = 0;
+    }
 
     /// <summary>Runs an evaluation block and books its time, less batch assembly and store writes inside it, as evaluation.</summary>
     public async Task EvalAsync(Func<Task> block)
@@ -51,8 +63,9 @@ internal sealed class RunClock(BatchBuffers buffers, TimedSink sink)
     {
         long wall = Stopwatch.GetTimestamp() - _start;
         double f = Stopwatch.Frequency;
-        long train = wall - buffers.FillTicks - sink.Ticks - _eval - _checkpoint;
-        return new RunTimeSplit(wall / f, buffers.FillTicks / f, Math.Max(0, train) / f, _eval / f, _checkpoint / f, sink.Ticks / f);
+        long fill = buffers.FillTicks - _fill, store = sink.Ticks - _store;
+        long train = wall - fill - store - _eval - _checkpoint;
+        return new RunTimeSplit(wall / f, fill / f, Math.Max(0, train) / f, _eval / f, _checkpoint / f, store / f);
     }
 
     private async Task<long> NetAsync(Func<Task> block)
