@@ -66,6 +66,34 @@ public sealed class CellModelTests
         }
     }
 
+    /// <summary>
+    /// Evaluation and predict run Forward with training = false. The built-ins' fused row-block inference path does not
+    /// know cell layouts, so a cell must give there exactly what its training forward gives (at a run's real shape:
+    /// input 28, T = 28, H = 16, batch 100, two threads), and a training step after it must still work. Before cells were
+    /// kept off that path, minlstm read a W_hh it does not have (segfault) and every cell was evaluated as an LSTM.
+    /// </summary>
+    [Theory]
+    [InlineData("lstm-generic")]
+    [InlineData("slstm")]
+    [InlineData("janet")]
+    [InlineData("peephole")]
+    [InlineData("minlstm")]
+    public void Inference_EqualsTrainingForward_AtRunShape(string cell)
+    {
+        const int input = 28, steps = 28, hidden = 16, batch = 100, outputs = 10;
+        using var pool = new ComputePool(2);
+        using var model = Create(cell, input, hidden, 1, outputs, steps, pool);
+        var x = ModelTestData.Input(batch, steps, input);
+        var inferred = new float[batch * outputs];
+        var trained = new float[batch * outputs];
+        model.Forward(x, batch, steps, inferred, training: false);
+        Assert.Throws<InvalidOperationException>(() => model.Backward(new float[batch * outputs]));
+        model.Forward(x, batch, steps, trained, training: true);
+        Assert.Equal(trained, inferred);
+        model.Backward(ModelTestData.Input(batch, 1, outputs, "dout"));
+        Assert.Contains(model.Parameters, p => p.Gradient.Any(g => g != 0));
+    }
+
     [Fact]
     public void LstmGeneric_MatchesBuiltInLstm_FromTheSameSeed()
     {
