@@ -40,6 +40,11 @@ public static class ComparisonText
             throw new ArgumentException($"'{first.SweepName}' is a {Kind(first)} sweep and '{second.SweepName}' a {Kind(second)} one; their metrics are not comparable.");
         }
 
+        // Sweeps may group by different fields ("gru" in one, "gru / naive" in another): both are regrouped by every
+        // field either groups by, read from each run's config, so groups match on the values they share.
+        var fields = first.Runs.Concat(second.Runs).SelectMany(r => r.Factors.Keys).Distinct(StringComparer.Ordinal).ToList();
+        first = Regroup(first, fields);
+        second = Regroup(second, fields);
         var a = new ReportAnalysis(first);
         var b = new ReportAnalysis(second);
         var groups = first.Runs.Select(r => r.Group).Union(second.Runs.Select(r => r.Group)).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToList();
@@ -52,11 +57,75 @@ public static class ComparisonText
             {
                 var ca = Interval(a, group, m.Name);
                 var cb = Interval(b, group, m.Name);
-                sb.Append(s_inv, $"{group.PadRight(width)} {m.Header,-22} {Cell(ca),-22} {Cell(cb),-22} {cb.Mean - ca.Mean,9:F4}\n");
+                double difference = cb.Mean - ca.Mean;
+                string shown = double.IsFinite(difference) ? difference.ToString("F4", s_inv).PadLeft(9) : "        —";
+                sb.Append(s_inv, $"{group.PadRight(width)} {m.Header,-22} {Cell(ca),-22} {Cell(cb),-22} {shown}\n");
             }
         }
 
+        var onlyA = a.Groups.Select(g => g.Name).Except(b.Groups.Select(g => g.Name), StringComparer.Ordinal).ToList();
+        var onlyB = b.Groups.Select(g => g.Name).Except(a.Groups.Select(g => g.Name), StringComparer.Ordinal).ToList();
+        if (onlyA.Count > 0 || onlyB.Count > 0)
+        {
+            sb.Append(s_inv, $"(groups by {string.Join(" / ", fields.Select(ShortName))}; no difference where a group has no finished run in one sweep: ")
+              .Append(string.Join("; ", new[] { (first.SweepName, onlyA), (second.SweepName, onlyB) }.Where(x => x.Item2.Count > 0).Select(x => $"only in '{x.Item1}': {string.Join(", ", x.Item2)}")))
+              .Append(")\n");
+        }
+
         return sb.Append(Legend(first.IsRegression, best: false)).ToString();
+    }
+
+    /// <summary>The report with every run's group made of <paramref name="fields"/>' values in its config ("?" where it has none).</summary>
+    private static SweepReport Regroup(SweepReport report, List<string> fields)
+    {
+        if (fields.Count == 0)
+        {
+            return report;
+        }
+
+        var runs = report.Runs.Select(r =>
+        {
+            var config = ConfigValues(r.ConfigJson);
+            var factors = fields.ToDictionary(f => f, f => r.Factors.TryGetValue(f, out var v) ? v : config.GetValueOrDefault(f, "?"), StringComparer.Ordinal);
+            return r with { Group = string.Join(" / ", fields.Select(f => factors[f])), Factors = factors };
+        }).ToList();
+        return report with { Runs = runs, GroupBy = string.Join(" / ", fields.Select(ShortName)) };
+    }
+
+    private static string ShortName(string path)
+    {
+        var parts = path.Split('.');
+        return parts.Length > 1 && parts[^1] == "kind" ? parts[^2] : parts[^1];
+    }
+
+    /// <summary>A stored config's leaves by dotted path, as text (strings unquoted, numbers as written).</summary>
+    private static Dictionary<string, string> ConfigValues(string json)
+    {
+        var result = new Dictionary<string, string>(StringComparer.Ordinal);
+        if (string.IsNullOrEmpty(json))
+        {
+            return result;
+        }
+
+        using var doc = System.Text.Json.JsonDocument.Parse(json);
+        Walk(doc.RootElement, "");
+        return result;
+
+        void Walk(System.Text.Json.JsonElement e, string prefix)
+        {
+            foreach (var p in e.EnumerateObject())
+            {
+                string path = prefix.Length == 0 ? p.Name : prefix + "." + p.Name;
+                if (p.Value.ValueKind == System.Text.Json.JsonValueKind.Object)
+                {
+                    Walk(p.Value, path);
+                }
+                else
+                {
+                    result[path] = p.Value.ValueKind == System.Text.Json.JsonValueKind.String ? p.Value.GetString()! : p.Value.GetRawText();
+                }
+            }
+        }
     }
 
     private static string Kind(SweepReport report) => report.IsRegression ? "regression" : "classification";

@@ -373,10 +373,11 @@ public static class ReportWriter
     {
         var r = a.Report;
         var metrics = a.Metrics.Select(m => m.Name).ToList();
-        var sb = new StringBuilder("run,").Append(Csv(r.GroupBy)).Append(",seed,status,config_hash,wall_seconds,train_samples_per_s,").Append(string.Join(",", metrics)).Append('\n');
+        var factors = FactorColumns(r);
+        var sb = new StringBuilder("run,").Append(string.Join(",", factors.Select(f => Csv(f.Column)))).Append(",seed,status,config_hash,wall_seconds,train_samples_per_s,").Append(string.Join(",", metrics)).Append('\n');
         foreach (var run in r.Runs.OrderBy(x => x.RunId))
         {
-            sb.Append(s_inv, $"{run.RunId},{Csv(run.Group)},{run.Seed},{Csv(run.Status)},{run.ConfigHash},{R(run.WallSeconds)},{R(run.TrainSamplesPerSecond)},");
+            sb.Append(s_inv, $"{run.RunId},{FactorCells(run, factors)},{run.Seed},{Csv(run.Status)},{run.ConfigHash},{R(run.WallSeconds)},{R(run.TrainSamplesPerSecond)},");
             sb.Append(string.Join(",", metrics.Select(m => R(run.Summary.FirstOrDefault(s => s.Name == m)?.Value ?? double.NaN)))).Append('\n');
         }
 
@@ -385,17 +386,46 @@ public static class ReportWriter
 
     private static string EvaluationsCsv(SweepReport r)
     {
-        var sb = new StringBuilder("run,variant,seed,after_task,epoch,eval_task,metric,value\n");
+        var factors = FactorColumns(r);
+        var sb = new StringBuilder("run,").Append(string.Join(",", factors.Select(f => Csv(f.Column)))).Append(",seed,after_task,epoch,eval_task,metric,value\n");
         foreach (var run in r.Runs.OrderBy(x => x.RunId))
         {
+            string cells = FactorCells(run, factors);
             foreach (var e in run.Evaluations)
             {
-                sb.Append(s_inv, $"{run.RunId},{Csv(run.Group)},{run.Seed},{e.AfterTask},{e.Epoch},{e.EvalTask},{Csv(e.Metric)},{R(e.Value)}\n");
+                sb.Append(s_inv, $"{run.RunId},{cells},{run.Seed},{e.AfterTask},{e.Epoch},{e.EvalTask},{Csv(e.Metric)},{R(e.Value)}\n");
             }
         }
 
         return sb.ToString();
     }
+
+    /// <summary>
+    /// One CSV column per field the runs are grouped by (a group "lstm / replay" is two columns, variant and strategy),
+    /// so tables load into pandas or R without splitting strings. A column is named by the field's last part
+    /// (<c>model.variant</c> → variant, <c>training.optimizer.lr</c> → lr), or the part before it for a <c>kind</c>
+    /// (<c>strategy.kind</c> → strategy), or the whole path when two fields would share a name.
+    /// </summary>
+    private static List<(string Path, string Column)> FactorColumns(SweepReport report)
+    {
+        var paths = report.Runs.SelectMany(r => r.Factors.Keys).Distinct(StringComparer.Ordinal).ToList();
+        if (paths.Count == 0)
+        {
+            return [("model.variant", "variant")];
+        }
+
+        static string Short(string path)
+        {
+            var parts = path.Split('.');
+            return parts.Length > 1 && parts[^1] == "kind" ? parts[^2] : parts[^1];
+        }
+
+        var counts = paths.GroupBy(Short, StringComparer.Ordinal).ToDictionary(g => g.Key, g => g.Count(), StringComparer.Ordinal);
+        return paths.Select(p => (p, counts[Short(p)] == 1 ? Short(p) : p)).ToList();
+    }
+
+    private static string FactorCells(RunReport run, List<(string Path, string Column)> factors) =>
+        string.Join(",", factors.Select(f => Csv(run.Factors.TryGetValue(f.Path, out var v) ? v : f.Path == "model.variant" && run.Factors.Count == 0 ? run.Group : "")));
 
     private static string R(double v) => double.IsFinite(v) ? v.ToString("R", s_inv) : "";
 

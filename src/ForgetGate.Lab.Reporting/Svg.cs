@@ -138,7 +138,14 @@ internal static class Svg
     /// <summary>Bars with 95% CI whiskers, one group per bar; the best bar is outlined.</summary>
     public static string Bars(string title, IReadOnlyList<(string Name, double Mean, double Half)> bars, string yLabel, int best)
     {
-        int width = Math.Max(260, 70 + (bars.Count * 56)), height = 230, left = 52, top = 30, bottom = 44;
+        // Labels wider than a bar's 56-pixel slot (about 6.2 px per character at font-size 11) would run into their
+        // neighbours: then every label is turned 35° and hangs from its bar, with room made below and to the left.
+        const double charWidth = 6.2, slant = 35 * Math.PI / 180;
+        double longest = bars.Select(b => b.Name.Length * charWidth).DefaultIfEmpty(0).Max();
+        bool turned = longest > 52;
+        int below = turned ? (int)Math.Ceiling(longest * Math.Sin(slant)) + 20 : 0;
+        int leftRoom = turned ? Math.Max(0, (int)Math.Ceiling((longest * Math.Cos(slant)) - 70)) : 0;
+        int width = Math.Max(260, 70 + leftRoom + (bars.Count * 56)), height = 230 + below, left = 52 + leftRoom, top = 30, bottom = 44 + below;
         double ph = height - top - bottom;
         var values = bars.SelectMany(b => new[] { b.Mean - (double.IsFinite(b.Half) ? b.Half : 0), b.Mean + (double.IsFinite(b.Half) ? b.Half : 0), 0.0 }).Where(double.IsFinite).ToList();
         double lo = values.Count > 0 ? values.Min() : 0, hi = values.Count > 0 ? values.Max() : 1;
@@ -169,7 +176,15 @@ internal static class Svg
                 sb.Append(CultureInfo.InvariantCulture, $"<line x1=\"{N(x + 18)}\" x2=\"{N(x + 18)}\" y1=\"{N(a)}\" y2=\"{N(b)}\" stroke=\"#000000\"/><line x1=\"{N(x + 12)}\" x2=\"{N(x + 24)}\" y1=\"{N(a)}\" y2=\"{N(a)}\" stroke=\"#000000\"/><line x1=\"{N(x + 12)}\" x2=\"{N(x + 24)}\" y1=\"{N(b)}\" y2=\"{N(b)}\" stroke=\"#000000\"/>");
             }
 
-            Text(sb, x + 18, height - bottom + 14, name, "middle");
+            if (turned)
+            {
+                double ly = height - bottom + 12;
+                Text(sb, x + 22, ly, name, "end", string.Create(CultureInfo.InvariantCulture, $"transform=\"rotate(-35 {N(x + 22)} {N(ly)})\""));
+            }
+            else
+            {
+                Text(sb, x + 18, height - bottom + 14, name, "middle");
+            }
         }
 
         Text(sb, 12, top + (ph / 2), yLabel, "middle", $"transform=\"rotate(-90 12 {N(top + (ph / 2))})\"");

@@ -10,7 +10,12 @@ internal sealed partial class RunStore
 {
     public async Task<SweepInfo?> FindSweepAsync(string idOrName, CancellationToken cancellationToken)
     {
-        ArgumentException.ThrowIfNullOrWhiteSpace(idOrName);
+        ArgumentNullException.ThrowIfNull(idOrName);
+        if (string.IsNullOrWhiteSpace(idOrName))
+        {
+            return null; // no sweep has a blank name (specs require a safe one): the caller says "no sweep '   '"
+        }
+
         string sql = """
             SELECT id, name, spec_text AS SpecText, spec_hash AS SpecHash, created_at AS CreatedAt
             FROM sweeps

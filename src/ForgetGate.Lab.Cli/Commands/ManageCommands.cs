@@ -59,7 +59,7 @@ internal static class ManageCommands
     {
         var sweep = new Argument<string>("SWEEP") { Description = "Sweep id or name." };
         var format = new Option<string>("--format") { Description = "Output format: csv, or tensorboard (one folder of event files per run).", DefaultValueFactory = _ => "csv" };
-        var output = new Option<string?>("--out") { Description = "Folder for runs.csv and evaluations.csv, or the TensorBoard log folder (default: the current folder)." };
+        var output = new Option<string?>("--out") { Description = "Folder for runs.csv and evaluations.csv, or the TensorBoard log folder (default: results/<sweep> beside the database, or results/<sweep>/tensorboard)." };
         var db = CliDatabase.CreateOption();
         var command = new Command("export", "Write a sweep's runs and every evaluation row (long format) as CSV, or every run as TensorBoard event files.\nExample: forgetgate export quick --format csv --out /tmp/quick   |   forgetgate export quick --format tensorboard --out runs/quick && tensorboard --logdir runs/quick") { sweep, format, output, db };
         command.SetAction(async (parse, ct) =>
@@ -72,7 +72,13 @@ internal static class ManageCommands
 
             var data = await LoadAsync(parse.GetValue(db), parse.GetValue(sweep)!, ct).ConfigureAwait(false);
 
-            string folder = parse.GetValue(output) ?? Directory.GetCurrentDirectory();
+            // Beside the sweep's report, like every other file of the sweep (not wherever the shell happens to be).
+            string folder = parse.GetValue(output) ?? RunCommand.SweepFolder(CliDatabase.Resolve(parse.GetValue(db)), data.Sweep.Name);
+            if (parse.GetValue(output) is null && kind == "tensorboard")
+            {
+                folder = Path.Combine(folder, "tensorboard");
+            }
+
             Directory.CreateDirectory(folder);
             if (kind == "tensorboard")
             {

@@ -22,13 +22,14 @@ internal static class QueueCommand
         var priority = new Option<int?>("--priority") { Description = "Priority of the queued runs (higher first); default: the spec's." };
         var maxAttempts = new Option<int?>("--max-attempts") { Description = "Attempts before a run is failed; default: the spec's (3)." };
         var noReuse = SweepQueuer.CreateNoReuseOption();
+        var maxRuns = SweepQueuer.CreateMaxRunsOption();
         var command = new Command("queue", "Validate a spec, expand its sweep and queue one run per point.\nExample: forgetgate queue experiments/quick.yaml --dry-run --set seed=[1,2]")
         {
-            spec, db, dryRun, priority, maxAttempts, set, noReuse,
+            spec, db, dryRun, priority, maxAttempts, set, noReuse, maxRuns,
         };
         command.SetAction(async (parse, cancellationToken) =>
         {
-            var plan = SweepQueuer.LoadPlan(parse.GetValue(spec)!, parse.GetValue(set) ?? []);
+            var plan = SweepQueuer.LoadPlan(parse.GetValue(spec)!, parse.GetValue(set) ?? [], parse.GetValue(maxRuns));
             var inv = CultureInfo.InvariantCulture;
             if (parse.GetValue(dryRun))
             {

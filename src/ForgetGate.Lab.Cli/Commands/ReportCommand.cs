@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Text.Json;
 using ForgetGate.Lab.Cli.Errors;
 using ForgetGate.Lab.Core.Metrics;
+using ForgetGate.Lab.Core.Specs;
 using ForgetGate.Lab.Reporting;
 using ForgetGate.Lab.Storage;
 
@@ -28,7 +29,7 @@ internal static class ReportCommand
                 ?? throw new CliException(ExitCodes.BadInput, $"no sweep '{parse.GetValue(sweep)}' in {store.Location}; 'forgetgate status' lists the sweeps.");
 
             var data = await store.LoadSweepAsync(info.Id, cancellationToken).ConfigureAwait(false);
-            string folder = parse.GetValue(output) ?? Path.Combine(RunStores.LocalDirectory(database), RunCommand.SafeName(info.Name));
+            string folder = parse.GetValue(output) ?? RunCommand.SweepFolder(database, info.Name);
             Console.WriteLine($"report: {WriteReport(data, folder)}");
             return ExitCodes.Success;
         });
@@ -48,7 +49,9 @@ internal static class ReportCommand
         // Fields present in only some runs (replay's buffer_size) follow from one that varies (strategy.kind); a cell
         // file's definition (model.cell) follows from its name in model.variant.
         var varying = flat.Values.SelectMany(f => f.Keys).Distinct(StringComparer.Ordinal)
-            .Where(k => k != "seed" && k != "model.cell" && flat.Values.All(f => f.ContainsKey(k)) && flat.Values.Select(f => f[k]).Distinct(StringComparer.Ordinal).Count() > 1)
+            // Neither the seed (the spread over seeds is the point) nor the name (a run reused from another sweep keeps
+            // its own; it is not part of the config hash) makes a group; a cell file's definition (model.cell) follows from its name in model.variant.
+            .Where(k => k != "seed" && !RunConfig.NotHashed.Contains(k) && k != "model.cell" && flat.Values.All(f => f.ContainsKey(k)) && flat.Values.Select(f => f[k]).Distinct(StringComparer.Ordinal).Count() > 1)
             .OrderBy(k => k switch { "strategy.kind" => 0, "model.variant" => 1, _ => 2 }).ThenBy(k => k, StringComparer.Ordinal).ToList();
         if (varying.Count == 0)
         {
@@ -93,7 +96,14 @@ internal static class ReportCommand
         return new SweepReport(
             data.Sweep.Name, data.Sweep.SpecHash, generatedAt, regression,
             [.. Enumerable.Range(1, tasks).Select(t => string.Create(CultureInfo.InvariantCulture, $"T{t}"))],
-            string.Join(" / ", varying.Select(k => k[(k.LastIndexOf('.') + 1)..])), runs);
+            string.Join(" / ", varying.Select(FieldLabel)), runs);
+    }
+
+    /// <summary>A field's short label: its last part (<c>model.variant</c> → variant), or the part before a <c>kind</c> (<c>strategy.kind</c> → strategy).</summary>
+    internal static string FieldLabel(string path)
+    {
+        var parts = path.Split('.');
+        return parts.Length > 1 && parts[^1] == "kind" ? parts[^2] : parts[^1];
     }
 
     private static string PointKey(Dictionary<string, string> config) =>

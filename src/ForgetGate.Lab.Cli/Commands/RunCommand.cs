@@ -29,15 +29,16 @@ internal static class RunCommand
         var concurrency = new Option<string>("--concurrency") { Description = "Runs executed at once: auto (chosen from the cores and the model size, printed) or a number.", DefaultValueFactory = _ => "auto" };
         var output = new Option<string?>("--out") { Description = "Report folder (default results/<sweep name>)." };
         var noReuse = SweepQueuer.CreateNoReuseOption();
+        var maxRuns = SweepQueuer.CreateMaxRunsOption();
         var command = new Command("run", "Queue a spec's sweep, run it here until done, and write its report.\nExample: forgetgate run experiments/quick.yaml --set seed=[1,2,3]")
         {
-            spec, db, set, threads, concurrency, output, noReuse,
+            spec, db, set, threads, concurrency, output, noReuse, maxRuns,
         };
 
         command.SetAction(async (parse, cancellationToken) =>
         {
             string database = CliDatabase.Resolve(parse.GetValue(db));
-            var plan = SweepQueuer.LoadPlan(parse.GetValue(spec)!, parse.GetValue(set) ?? []);
+            var plan = SweepQueuer.LoadPlan(parse.GetValue(spec)!, parse.GetValue(set) ?? [], parse.GetValue(maxRuns));
             Directory.CreateDirectory(RunStores.LocalDirectory(database));
             var store = CliDatabase.Open(database);
             var queued = await SweepQueuer.QueueAsync(store, plan, plan.Priority ?? 0, plan.MaxAttempts ?? 3, reuse: !parse.GetValue(noReuse), cancellationToken).ConfigureAwait(false);
@@ -51,9 +52,10 @@ internal static class RunCommand
 
             int runs = ConcurrencyRule.Parse(parse.GetValue(concurrency) ?? "auto", "--concurrency") ?? WorkerOptions.Auto;
             var hint = ConcurrencyRule.LargestModel(plan.Points.Select(p => p.ConfigJson));
-            var labels = plan.Points.ToDictionary(p => p.ConfigHash, p => string.Create(inv, $"[{p.Variant} seed {p.Seed}]"));
+            // Each run is labelled by every field the sweep varies (as the report groups them), so naive and replay
+            // runs of one variant and seed are told apart in the progress lines.
             var before = await store.LoadSweepAsync(sweepId, cancellationToken).ConfigureAwait(false);
-            var runLabels = before.Runs.ToDictionary(r => r.Id, r => labels.GetValueOrDefault(r.ConfigHash, ""));
+            var runLabels = ReportCommand.ToModel(before, DateTimeOffset.UtcNow).Runs.ToDictionary(r => r.RunId, r => string.Create(inv, $"[{r.Group} seed {r.Seed}]"));
             var display = new ProgressDisplay(plan.Name, id => runLabels.GetValueOrDefault(id, ""));
             var host = WorkerHost.Build(
                 o =>
@@ -104,7 +106,7 @@ internal static class RunCommand
 
             var data = await store.LoadSweepAsync(sweepId, cancellationToken).ConfigureAwait(false);
             PrintComparison(data);
-            string folder = parse.GetValue(output) ?? Path.Combine(RunStores.LocalDirectory(database), SafeName(plan.Name));
+            string folder = parse.GetValue(output) ?? SweepFolder(database, plan.Name);
             var written = ReportCommand.WriteReport(data, folder);
             Console.WriteLine($"report: {written}");
             int failed = data.Runs.Count(r => r.Status != RunStatus.Succeeded);
@@ -164,8 +166,15 @@ internal static class RunCommand
         return new SweepSnapshot(sweep.Queued, sweep.Running, sweep.Succeeded, sweep.Failed, sweep.Cancelled, sweep.MeanProgress, finished);
     }
 
-    internal static string SafeName(string name) =>
-        string.Concat(name.Select(c => char.IsLetterOrDigit(c) || c is '-' or '_' or '.' ? c : '_'));
+    /// <summary>
+    /// The default folder of a sweep's files, results/&lt;name&gt; beside the database. Names that could leave that
+    /// folder or collide with it (<c>..</c>, blanks, separators; specs refuse them, older stores may hold them) are
+    /// refused rather than rewritten, so two sweeps never share a folder by accident.
+    /// </summary>
+    internal static string SweepFolder(string database, string name) =>
+        SpecNames.IsSafe(name)
+            ? Path.Combine(RunStores.LocalDirectory(database), name)
+            : throw new CliException(ExitCodes.BadInput, $"sweep name '{name}' is not a safe folder name ({SpecNames.Rule}); give the folder with --out.");
 
     /// <summary>The sweep's groups side by side, as the report's comparison table shows them (MSE for regression).</summary>
     internal static void PrintComparison(SweepData data)

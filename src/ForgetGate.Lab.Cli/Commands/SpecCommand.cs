@@ -8,6 +8,10 @@ namespace ForgetGate.Lab.Cli.Commands;
 /// <summary><c>forgetgate spec fields | check SPEC</c>: the spec reference (from the schema itself) and validation without queueing.</summary>
 internal static class SpecCommand
 {
+    // Sweeps up to this size are listed point by point; larger ones show their first points and the count.
+    private const int ListedPoints = 1000;
+    private const int ShownOfLargeSweep = 20;
+
     public static Command Create()
     {
         var spec = new Command("spec", "Experiment spec reference and validation.\nExample: forgetgate spec check experiments/quick.yaml");
@@ -19,12 +23,27 @@ internal static class SpecCommand
         });
         var file = new Argument<FileInfo>("SPEC") { Description = "Experiment spec (.yaml)." };
         var set = new Option<string[]>("--set") { Description = "Override a field, e.g. --set model.hidden=64." };
-        var check = new Command("check", "Validate a spec and list its sweep points without touching the queue.\nExample: forgetgate spec check experiments/strategies.yaml") { file, set };
+        var maxRuns = SweepQueuer.CreateMaxRunsOption();
+        var check = new Command("check", "Validate a spec and list its sweep points without touching the queue.\nExample: forgetgate spec check experiments/strategies.yaml") { file, set, maxRuns };
         check.SetAction(parse =>
         {
-            // A SpecValidationException (every problem, with file, line and field) ends the command with exit 2.
-            var s = SpecReader.ReadFile(parse.GetValue(file)!.FullName, parse.GetValue(set) ?? []);
-            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{s.Name}: valid, {s.Points.Count} run(s)"));
+            // A SpecValidationException (every problem, with file, line and field) ends the command with exit 2;
+            // a sweep over --max-runs is one of them, found from the list sizes before anything is expanded.
+            var inv = CultureInfo.InvariantCulture;
+            var s = SpecReader.ReadFile(parse.GetValue(file)!.FullName, parse.GetValue(set) ?? [], parse.GetValue(maxRuns));
+            Console.WriteLine(string.Create(inv, $"{s.Name}: valid, {s.PointCount} run(s)"));
+            if (s.PointCount > ListedPoints)
+            {
+                // Listing a million lines helps nobody and takes longer than the check: show the first few.
+                foreach (var p in s.EnumeratePoints().Take(ShownOfLargeSweep))
+                {
+                    Console.WriteLine($"  {p.ConfigHash[..12]}  {string.Join("  ", p.Factors.Select(f => $"{f.Key}={f.Value}"))}");
+                }
+
+                Console.WriteLine(string.Create(inv, $"  … and {s.PointCount - ShownOfLargeSweep:N0} more ('forgetgate queue SPEC --dry-run --max-runs {s.PointCount}' lists them all)"));
+                return 0;
+            }
+
             foreach (var p in s.Points)
             {
                 Console.WriteLine($"  {p.ConfigHash[..12]}  {string.Join("  ", p.Factors.Select(f => $"{f.Key}={f.Value}"))}");

@@ -29,7 +29,7 @@ internal static class SweepQueuer
     /// Loads <paramref name="file"/>: a YAML spec, or a JSON run list. A missing file, an unknown kind or a bad spec
     /// (or <c>--set</c>) throws before any store is touched: nothing is queued, no file is created.
     /// </summary>
-    public static SweepPlan LoadPlan(FileInfo file, IReadOnlyList<string> overrides)
+    public static SweepPlan LoadPlan(FileInfo file, IReadOnlyList<string> overrides, long maxRuns = SpecReader.DefaultMaxRuns)
     {
         ArgumentNullException.ThrowIfNull(file);
         if (!file.Exists)
@@ -37,7 +37,7 @@ internal static class SweepQueuer
             throw new CliException(ExitCodes.BadInput, $"spec file '{file.FullName}' does not exist.");
         }
 
-        ISweepSource[] readers = [new YamlSweepSource(overrides), new RunListSweepSource()];
+        ISweepSource[] readers = [new YamlSweepSource(overrides, maxRuns), new RunListSweepSource()];
         var source = readers.FirstOrDefault(r => r.CanRead(file.FullName))
             ?? throw new CliException(ExitCodes.BadInput, $"no spec reader for '{file.Name}' (known: .yaml/.yml specs, .json run lists).");
         try
@@ -49,6 +49,13 @@ internal static class SweepQueuer
             throw new CliException(ExitCodes.BadInput, e.Message, e);
         }
     }
+
+    /// <summary>The <c>--max-runs</c> option of spec check, queue and run: the largest sweep they accept.</summary>
+    public static Option<long> CreateMaxRunsOption() => new("--max-runs")
+    {
+        Description = "Accept a sweep of up to N runs (default 10,000): a larger one is refused before anything is expanded or queued.",
+        DefaultValueFactory = _ => SpecReader.DefaultMaxRuns,
+    };
 
     /// <summary>The <c>--no-reuse</c> option both commands share.</summary>
     public static Option<bool> CreateNoReuseOption() => new("--no-reuse")

@@ -27,6 +27,11 @@ public static partial class SpecNames
             return null;
         }
 
+        if (name.Length == 0)
+        {
+            return $"is empty; expected {Rule}";
+        }
+
         string shown = name.Length > 40 ? $"{name[..40]}… ({name.Length} characters)" : name;
         return $"'{shown}' is not a safe name; expected {Rule}";
     }

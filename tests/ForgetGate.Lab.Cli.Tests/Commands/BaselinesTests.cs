@@ -61,7 +61,7 @@ public sealed class BaselinesTests : IDisposable
             "--set", "strategy.kind=[naive,gem,derpp]");
         Assert.True(run.Code == 0, run.ToString());
         string html = File.ReadAllText(Path.Combine(_dir, "baselines-smoke", "report.html"));
-        Assert.Contains("grouped by <b>kind / variant</b>", html, StringComparison.Ordinal);
+        Assert.Contains("grouped by <b>strategy / variant</b>", html, StringComparison.Ordinal);
         int state = html.IndexOf("<h2>Strategy state</h2>", StringComparison.Ordinal);
         Assert.True(state > 0, "no strategy state table");
         string table = html[state..html.IndexOf("</table>", state, StringComparison.Ordinal)];

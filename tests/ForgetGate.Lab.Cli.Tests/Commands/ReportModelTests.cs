@@ -34,7 +34,7 @@ public sealed class ReportModelTests
 
         // Groups come from fields every run has: strategy.kind (buffer_size exists only for replay).
         Assert.Equal(["naive", "replay", "cumulative", "naive"], model.Runs.Select(r => r.Group));
-        Assert.Equal("kind", model.GroupBy);
+        Assert.Equal("strategy", model.GroupBy);
         double I(long id) => model.Runs.Single(r => r.RunId == id).Summary.Single(s => s.Name == "intransigence").Value;
         // ((0.90 − 0.80) + (0.95 − 0.70)) / 2 = 0.175 and ((0.90 − 0.85) + (0.95 − 0.75)) / 2 = 0.125
         Assert.Equal(0.175, I(1), 12);
@@ -54,7 +54,7 @@ public sealed class ReportModelTests
 
         var model = ReportCommand.ToModel(data, DateTimeOffset.UnixEpoch);
 
-        Assert.Equal("kind / variant", model.GroupBy);
+        Assert.Equal("strategy / variant", model.GroupBy);
         Assert.Equal(["agem / lstm", "agem / gru", "naive / lstm", "naive / gru"], model.Runs.Select(r => r.Group));
     }
 }
