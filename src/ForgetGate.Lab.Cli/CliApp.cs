@@ -31,6 +31,7 @@ internal static class CliApp
         // Engines beyond managed live in their own projects; registering does not load their native libraries (a
         // network's creation does), so a machine without libtorch runs everything else as before.
         ModelEngines.Register(TorchEngine.Instance);
+        ModelEngines.Register(ForgetGate.Lab.Gpu.GpuEngine.Instance);
         var root = new RootCommand("ForgetGate.Lab: continual-learning experiments on LSTM-family networks.");
         root.Options.Add(Verbose);
         root.Subcommands.Add(InfoCommand.Create());

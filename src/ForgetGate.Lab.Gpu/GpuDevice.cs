@@ -42,6 +42,9 @@ public sealed class GpuDevice : IDisposable
         Accelerator = accelerator;
     }
 
+    /// <summary>Held around every use of the accelerator: ILGPU launches on one stream, so one caller at a time.</summary>
+    public Lock Gate { get; } = new();
+
     /// <summary>The ILGPU accelerator.</summary>
     internal Accelerator Accelerator { get; }
 
@@ -110,5 +113,5 @@ public sealed class GpuDevice : IDisposable
 
     private static string Describe(Device device) =>
         string.Create(CultureInfo.InvariantCulture,
-            $"{device.AcceleratorType}: {device.Name}, {device.MemorySize / (1024.0 * 1024 * 1024):F1} GiB, {device.NumMultiprocessors} multiprocessors, max {device.MaxNumThreadsPerGroup} threads/group");
+            $"{device.AcceleratorType}: {device.Name}{(device.AcceleratorType == AcceleratorType.CPU ? "" : $", {device.MemorySize / (1024.0 * 1024 * 1024):F1} GiB")}, {device.NumMultiprocessors} multiprocessors, max {device.MaxNumThreadsPerGroup} threads/group");
 }

@@ -106,6 +106,45 @@ public sealed class ParityTests(DeviceFixture fixture) : IClassFixture<DeviceFix
         }
     }
 
+    [Fact]
+    public void EngineSeam_GpuNetwork_TrainsLikeManaged_WithHostOptimizer()
+    {
+        // Through IRecurrentNetwork as the runner uses it: ParameterInit draws into the host buffers, the host's Adam
+        // updates them in place, and the next Forward must see the new values.
+        var config = new RecurrentModelConfig(Variant.LstmFb1, Input, Hidden, 2, Classes);
+        using var managed = NewModel(config, seed: 61);
+        using var gpu = new GpuNetwork(fixture.Device, config);
+        Assert.Equal("gpu", gpu.Engine);
+        ForgetGate.Lab.Numerics.Engines.ParameterInit.Initialize(config, gpu.Parameters, new Rng(61), Steps);
+        var adamManaged = new Adam(managed.Parameters, lr: 0.02f);
+        var adamGpu = new Adam(gpu.Parameters, lr: 0.02f);
+        var expected = new float[Batch * Classes];
+        var actual = new float[Batch * Classes];
+        var dLogits = new float[Batch * Classes];
+        for (int step = 0; step < 3; step++)
+        {
+            var (x, labels) = Data(seed: 400 + (ulong)step, runs: 1);
+            managed.Forward(x, Batch, Steps, expected, training: true);
+            gpu.Forward(x, Batch, Steps, actual, training: true);
+            AssertClose(expected, actual, 1e-4, $"logits at step {step}");
+            Losses.SoftmaxCrossEntropy(expected, labels, Batch, Classes, dLogits);
+            managed.Backward(dLogits);
+            gpu.Backward(dLogits);
+            for (int p = 0; p < gpu.Parameters.Count; p++)
+            {
+                AssertRelative(managed.Parameters[p].Gradient, gpu.Parameters[p].Gradient, 1e-3, managed.Parameters[p].Name);
+            }
+
+            adamManaged.Step();
+            adamGpu.Step();
+        }
+
+        var bad = new float[Batch * Steps * Input];
+        bad[7] = float.NaN;
+        var e = Assert.Throws<ArgumentException>(() => gpu.Forward(bad, Batch, Steps, actual, training: false));
+        Assert.Contains("step 1, feature 1", e.Message, StringComparison.Ordinal);
+    }
+
     internal static RecurrentModel NewModel(RecurrentModelConfig config, ulong seed)
     {
         var model = new RecurrentModel(config);

@@ -34,12 +34,13 @@ internal static class BenchCommand
         var rounds = new Option<int>("--rounds") { Description = "Rounds over all variants, taken in turn; each figure is the variant's median round (a slow spell on a shared machine then hits every variant alike).", DefaultValueFactory = _ => 1 };
         var json = new Option<bool>("--json") { Description = "One JSON object per variant." };
         var engine = EngineOption.Create();
+        var runs = new Option<int>("--runs") { Description = "gpu engine: also train this many runs together on the device and print aggregate samples/s (0: none).", DefaultValueFactory = _ => 0 };
         var command = new Command(
             "bench",
             "Train and run every variant on random data (input 28, 10 classes, Adam) and print samples/s and GFLOP/s.\n" +
             "Example: forgetgate bench --hidden 128 --batch 128 --threads 2")
         {
-            variant, hidden, batch, steps, layers, threads, seconds, rounds, json, engine,
+            variant, hidden, batch, steps, layers, threads, seconds, rounds, json, engine, runs,
         };
         command.SetAction(parse =>
         {
@@ -67,7 +68,18 @@ internal static class BenchCommand
                 throw new Errors.CliException(Errors.ExitCodes.BadInput, error);
             }
 
+            int batched = parse.GetValue(runs);
+            if (batched < 0 || (batched > 0 && options.Engine != "gpu"))
+            {
+                throw new Errors.CliException(Errors.ExitCodes.BadInput, $"--runs {batched}: batched runs need --engine gpu and a count of at least 1.");
+            }
+
             Run(selected, options);
+            if (batched > 0)
+            {
+                RunBatched(selected, options, batched);
+            }
+
             return 0;
         });
         return command;
@@ -179,6 +191,40 @@ internal static class BenchCommand
         if (!o.Json)
         {
             Console.WriteLine(string.Create(inv, $"peak RSS {PeakRssMiB():F0} MiB (this process; each model is collected before the next is built)"));
+        }
+    }
+
+    /// <summary>
+    /// The gpu engine's aggregate figure: <paramref name="runs"/> runs trained together on the device, everything
+    /// (weights, Adam moments, data) resident there, one launch per operation for all of them.
+    /// </summary>
+    private static void RunBatched(Variant[] variants, BenchOptions o, int runs)
+    {
+        var inv = CultureInfo.InvariantCulture;
+        var device = ForgetGate.Lab.Gpu.GpuEngine.SharedDevice;
+        foreach (var variant in variants)
+        {
+            var r = ForgetGate.Lab.Gpu.GpuBenchmark.Measure(device, variant, new ForgetGate.Lab.Gpu.GpuBenchOptions(o.Hidden, o.Batch, o.Steps, o.Layers, runs, o.Seconds));
+            if (o.Json)
+            {
+                Console.WriteLine(JsonSerializer.Serialize(new Dictionary<string, object>
+                {
+                    ["variant"] = variant.Name(),
+                    ["engine"] = "gpu",
+                    ["device"] = device.Description,
+                    ["runs"] = runs,
+                    ["train_samples_per_s"] = Math.Round(r.TrainSamplesPerSecond, 1),
+                    ["aggregate_train_samples_per_s"] = Math.Round(r.AggregateTrainSamplesPerSecond, 1),
+                    ["train_ms_per_step"] = Math.Round(r.TrainMsPerStep, 3),
+                    ["gflops"] = Math.Round(r.AggregateGflops, 2),
+                    ["infer_samples_per_s"] = Math.Round(r.InferSamplesPerSecond, 1),
+                }));
+            }
+            else
+            {
+                Console.WriteLine(string.Create(inv,
+                    $"{variant.Name(),-9} {runs} runs together on {device.Description}: {r.TrainSamplesPerSecond:F0} samples/s per run ({r.TrainMsPerStep:F2} ms/step), aggregate {r.AggregateTrainSamplesPerSecond:F0} samples/s, {r.AggregateGflops:F1} GFLOP/s"));
+            }
         }
     }
 

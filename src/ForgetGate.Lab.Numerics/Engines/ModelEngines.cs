@@ -15,7 +15,7 @@ public static class ModelEngines
     private static readonly Dictionary<string, IModelEngine> s_engines = new(StringComparer.Ordinal) { [ManagedEngine.EngineName] = ManagedEngine.Instance };
 
     /// <summary>Every engine name a spec's <c>model.engine</c> or a command's <c>--engine</c> may give; the default first.</summary>
-    public static IReadOnlyList<string> KnownNames { get; } = [ManagedEngine.EngineName, "torch"];
+    public static IReadOnlyList<string> KnownNames { get; } = [ManagedEngine.EngineName, "torch", "gpu"];
 
     /// <summary>The default engine's name.</summary>
     public static string Default => ManagedEngine.EngineName;
