@@ -94,7 +94,7 @@ public abstract class CliCommandTests : IDisposable
         File.WriteAllText(spec, "name: bad\nmodel:\n  variant: lstn\n");
         var result = await RunCliAsync("queue", spec, "--db", _db.Db);
         Assert.Equal(2, result.ExitCode);
-        Assert.Contains("bad.yaml:3: model.variant: 'lstn' is not allowed", result.Stderr, StringComparison.Ordinal);
+        Assert.Contains("bad.yaml:3: model.variant: 'lstn' is neither a built-in variant", result.Stderr, StringComparison.Ordinal);
         Assert.False(_db.Kind == StoreKind.Sqlite ? File.Exists(_db.Path) : _db.TableExists("runs"));
     }
 

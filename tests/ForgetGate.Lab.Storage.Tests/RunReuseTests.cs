@@ -159,8 +159,11 @@ public abstract class RunReuseTests : IDisposable
         Assert.NotEmpty(original.Summaries);
         Assert.Equal(original.Summaries.Select(s => s with { RunId = map[s.RunId] }), copy.Summaries.Where(s => map.ContainsValue(s.RunId)));
         Assert.Equal(original.Evaluations.Select(e => e with { RunId = map[e.RunId] }), copy.Evaluations.Where(e => map.ContainsValue(e.RunId)));
-        // Attempt 0: nothing was executed for the copy; ReusedFrom names the source (reports show it).
-        Assert.Equal(original.Runs.Select(r => r with { Id = map[r.Id], Attempt = 0, ReusedFrom = r.Id }), copy.Runs.Where(r => map.ContainsValue(r.Id)));
+        // Attempt 0: nothing was executed for the copy; ReusedFrom names the source (reports show it), and so does the
+        // progress note the runs' listing shows.
+        Assert.Equal(
+            original.Runs.Select(r => r with { Id = map[r.Id], Attempt = 0, ReusedFrom = r.Id, ProgressNote = $"reused from run {r.Id}" }),
+            copy.Runs.Where(r => map.ContainsValue(r.Id)));
         Assert.All(original.Runs, r => Assert.Null(r.ReusedFrom));
     }
 
