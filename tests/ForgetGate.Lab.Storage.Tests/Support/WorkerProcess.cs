@@ -35,8 +35,14 @@ internal sealed class WorkerProcess : IDisposable
             UseShellExecute = false,
         };
         info.ArgumentList.Add(TestDatabase.CliDll);
+
+        // One run per process unless a test asks for more. The suites assert per-process facts (which slot claimed
+        // which attempt, how many attempts a process-crashing run costs), and the default is now --concurrency auto
+        // (2 slots on 2 cores), under which a run that kills the process also takes down whatever its neighbour slot
+        // was running; that neighbour's lease then expires and costs it an attempt too, and the tests turned flaky.
+        string slots = extra.Contains("--concurrency", StringComparison.Ordinal) ? "" : "--concurrency 1";
         foreach (string arg in string.Create(CultureInfo.InvariantCulture,
-            $"worker --db {db.Db} --checkpoints {db.CheckpointRoot} --lease-seconds {leaseSeconds} --heartbeat-seconds {heartbeatSeconds} --poll-seconds 0.1 {extra}").Split(' ', StringSplitOptions.RemoveEmptyEntries))
+            $"worker --db {db.Db} --checkpoints {db.CheckpointRoot} --lease-seconds {leaseSeconds} --heartbeat-seconds {heartbeatSeconds} --poll-seconds 0.1 {slots} {extra}").Split(' ', StringSplitOptions.RemoveEmptyEntries))
         {
             info.ArgumentList.Add(arg);
         }
