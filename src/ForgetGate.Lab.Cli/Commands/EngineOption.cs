@@ -10,7 +10,7 @@ internal static class EngineOption
     {
         var option = new Option<string>("--engine")
         {
-            Description = $"Engine that computes the model: {string.Join(" or ", ModelEngines.KnownNames)} (DESIGN.md §11). Default: {defaultsTo ?? ModelEngines.Default}.",
+            Description = $"Engine that computes the model: {string.Join(" or ", ModelEngines.KnownNames)} (README: Engines). Default: {defaultsTo ?? ModelEngines.Default}.",
             DefaultValueFactory = _ => defaultsTo ?? ModelEngines.Default,
         };
         option.AcceptOnlyFromAmong([.. ModelEngines.KnownNames]);

@@ -38,7 +38,7 @@ public static class SpecSchema
         new("model.cell", SpecFieldType.Text, null, "The cell file's whole definition as JSON, filled in from model.variant when it names a cell (so the config hash covers the equations); never written in a spec."),
         new("model.hidden", SpecFieldType.Whole, 128L, "Hidden units H per layer.") { Min = 1, Max = 4096 },
         new("model.layers", SpecFieldType.Whole, 1L, "Stacked recurrent layers.") { Min = 1, Max = 8 },
-        new("model.engine", SpecFieldType.Choice, "managed", "Engine that computes the model (DESIGN.md §11): managed (ours), torch (libtorch through TorchSharp) or gpu (ILGPU: a CUDA GPU, else its CPU accelerator).") { Choices = ModelEngines.KnownNames.ToArray() },
+        new("model.engine", SpecFieldType.Choice, "managed", "Engine that computes the model (README: Engines): managed (ours), torch (libtorch through TorchSharp) or gpu (ILGPU: a CUDA GPU, else its CPU accelerator).") { Choices = ModelEngines.KnownNames.ToArray() },
 
         new("training.epochs_per_task", SpecFieldType.Whole, 1L, "Epochs over each task's training data.") { Min = 1, Max = 1000 },
         new("training.batch_size", SpecFieldType.Whole, 128L, "Samples per optimizer step.") { Min = 1, Max = 65536 },
