@@ -94,7 +94,10 @@ public abstract class WorkerReliabilityTests : IDisposable
     [Fact]
     public async Task Worker_Kill9MidRun_AnotherWorkerResumesAndMatchesUninterrupted()
     {
-        var config = TestDatabase.Synthetic(42, tasks: 3, epochs: 2, steps: 4, stepMs: 40);
+        // 120 ms steps: the run lasts about 3 s, so after progress 0.3 is seen there are 2 s left for the kill to land.
+        // With 40 ms steps (1 s in all) a loaded CI machine sometimes saw 0.3 late and the first worker finished the run
+        // before the kill, and the second worker then found nothing to claim.
+        var config = TestDatabase.Synthetic(42, tasks: 3, epochs: 2, steps: 4, stepMs: 120);
         long baseline = (await _db.QueueAsync("baseline", [config]))[0];
         await _db.RunInProcessAsync(baseline);
         long run = (await _db.QueueAsync("killed", [config]))[0];
@@ -105,6 +108,7 @@ public abstract class WorkerReliabilityTests : IDisposable
         first.KillHard();
         await first.WaitForExitAsync(s_timeout);
         long checkpointsBefore = _db.Scalar<long>("SELECT COUNT(*) FROM checkpoints WHERE run_id = @run", new { run });
+        Assert.True(Status(run) == "running", $"the kill must land mid-run, but run {run} is already {Status(run)}");
 
         var second = Start("--until-empty");
         string claimed = await second.WaitForLineAsync($"Claimed run {run} attempt 2", s_timeout);
