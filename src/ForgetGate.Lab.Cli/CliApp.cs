@@ -41,6 +41,7 @@ internal static class CliApp
         root.Subcommands.Add(BenchCommand.Create());
         root.Subcommands.Add(PredictCommand.Create());
         root.Subcommands.Add(ModelCommand.Create());
+        root.Subcommands.Add(InitCommand.Create());
         root.Subcommands.Add(RunCommand.Create());
         root.Subcommands.Add(ReportCommand.Create());
         root.Subcommands.Add(DataCommand.Create());
