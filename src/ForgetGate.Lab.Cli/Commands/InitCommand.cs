@@ -24,13 +24,15 @@ internal static class InitCommand
         var outputs = new Option<int>("--outputs") { Description = "Outputs C of the linear head (10 classes).", DefaultValueFactory = _ => 10 };
         var seed = new Option<long>("--seed") { Description = "The run seed: a run of this seed and shape starts from exactly these parameters.", DefaultValueFactory = _ => 1 };
         var steps = new Option<int>("--steps") { Description = "Sequence length T, used by the chrono init (chrono, janet): 28 for rows, 784 for pixels.", DefaultValueFactory = _ => 28 };
+        var init = new Option<string>("--init") { Description = "How weights are drawn, as a spec's model.init: rnn (PyTorch's nn.LSTM/nn.GRU) or linear (a hand-written cell of nn.Linear layers).", DefaultValueFactory = _ => "rnn" };
+        init.AcceptOnlyFromAmong("rnn", "linear");
         var output = new Option<string>("--out") { Description = "Model file to write (.safetensors).", Required = true };
         var command = new Command(
             "init",
             "Write a model's initial parameters (as a run with this seed draws them) as a model file, the cell definition in its metadata.\n" +
             "Example: forgetgate init --variant slstm --hidden 64 --layers 1 --input-size 28 --outputs 10 --seed 1 --out slstm-init.safetensors")
         {
-            variant, hidden, layers, inputSize, outputs, seed, steps, output,
+            variant, hidden, layers, inputSize, outputs, seed, steps, init, output,
         };
         command.SetAction(parse =>
         {
@@ -44,7 +46,10 @@ internal static class InitCommand
             }
 
             var chosen = ModelVariants.Resolve(parse.GetValue(variant)!);
-            var config = chosen.Config(parse.GetValue(inputSize), parse.GetValue(hidden), parse.GetValue(layers), parse.GetValue(outputs)).Validate();
+            var config = chosen.Config(parse.GetValue(inputSize), parse.GetValue(hidden), parse.GetValue(layers), parse.GetValue(outputs)).Validate() with
+            {
+                Init = parse.GetValue(init) == "linear" ? ParameterInitKind.Linear : ParameterInitKind.Rnn,
+            };
             string path = Path.GetFullPath(parse.GetValue(output)!);
             long runSeed = parse.GetValue(seed);
             using var model = new RecurrentModel(config);
@@ -55,6 +60,7 @@ internal static class InitCommand
                 ["seed"] = runSeed.ToString(inv),
                 ["steps"] = parse.GetValue(steps).ToString(inv),
                 ["initial"] = "true",
+                ["init"] = parse.GetValue(init)!,
             };
             try
             {

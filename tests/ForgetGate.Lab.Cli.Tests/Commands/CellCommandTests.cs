@@ -71,6 +71,15 @@ public sealed class CellCommandTests : IDisposable
         Assert.Equal(0, Forgetgate("init", "--variant", "slstm", "--hidden", "4", "--out", sl).Code);
         Assert.Equal([3f, 4f, 5f, 6f], SafetensorsFile.Read(sl).GetFloat32("rnn.bias_ih_l0")[4..8]);
 
+        // --init linear (a spec's model.init): input side from 1/√D, no hidden-side bias; the cell's own init on top.
+        string linear = Path.Combine(_dir, "linear.safetensors");
+        Assert.Equal(0, Forgetgate("init", "--variant", "slstm", "--hidden", "4", "--init", "linear", "--out", linear).Code);
+        var linearFile = SafetensorsFile.Read(linear);
+        Assert.All(linearFile.GetFloat32("rnn.bias_hh_l0"), v => Assert.Equal(0f, v));
+        Assert.All(linearFile.GetFloat32("rnn.weight_ih_l0"), v => Assert.InRange(Math.Abs(v), 0f, 1f / MathF.Sqrt(28)));
+        Assert.Equal([3f, 4f, 5f, 6f], linearFile.GetFloat32("rnn.bias_ih_l0")[4..8]);
+        Assert.Equal("linear", linearFile.Metadata["init"]);
+
         // The file is a model file: predict loads it from the metadata alone (no cell folder needed).
         Directory.Delete(Path.Combine(_dir, "experiments"), recursive: true);
         string input = WriteInput(2, 3, 28);
