@@ -1,6 +1,7 @@
 using System.Numerics.Tensors;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
 using ForgetGate.Lab.Numerics.Cells;
 using ForgetGate.Lab.Numerics.Kernels;
 
@@ -528,11 +529,13 @@ internal sealed partial class RecurrentLayer
         int u0 = tile0 * U;
         int n = (tile1 - tile0) * U;
         int zRow = (((t - 1) * batch) + b) * Gh;
+        ref float z0 = ref MemoryMarshal.GetArrayDataReference(Z);
+        ref float v0 = ref MemoryMarshal.GetArrayDataReference(v);
         for (int tile = tile0; tile < tile1; tile++)
         {
             for (int g = 0; g < G; g++)
             {
-                Z.AsSpan(zRow + (tile * G * U) + (g * U), U).CopyTo(v.AsSpan((CellGraph.BlockNode(g) * Hp) + (tile * U), U));
+                CopyTile(ref Unsafe.Add(ref z0, zRow + (tile * G * U) + (g * U)), ref Unsafe.Add(ref v0, (CellGraph.BlockNode(g) * Hp) + (tile * U)));
             }
         }
 
@@ -596,11 +599,13 @@ internal sealed partial class RecurrentLayer
                     }
 
                     BackwardInto(scratch, u0, u1);
+                    ref float adj0 = ref MemoryMarshal.GetReference(adj);
+                    ref float dz0 = ref MemoryMarshal.GetArrayDataReference(dZx);
                     for (int tile = tile0; tile < tile1; tile++)
                     {
                         for (int g = 0; g < G; g++)
                         {
-                            adj.Slice((CellGraph.BlockNode(g) * Hp) + (tile * U), U).CopyTo(dZx.AsSpan(zOff + (b * Gh) + (tile * G * U) + (g * U), U));
+                            CopyTile(ref Unsafe.Add(ref adj0, (CellGraph.BlockNode(g) * Hp) + (tile * U)), ref Unsafe.Add(ref dz0, zOff + (b * Gh) + (tile * G * U) + (g * U)));
                         }
                     }
 
@@ -643,6 +648,14 @@ internal sealed partial class RecurrentLayer
         }
 
         static void Add(ReadOnlySpan<float> from, Span<float> into) => TensorPrimitives.Add(into, from, into);
+    }
+
+    /// <summary>Copies one gate block of a unit tile (<see cref="GateMath.TileUnits"/> = 16 floats) without a call: a row's step does G·tiles of these.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void CopyTile(ref float source, ref float destination)
+    {
+        Vector256.LoadUnsafe(ref source).StoreUnsafe(ref destination);
+        Vector256.LoadUnsafe(ref source, 8).StoreUnsafe(ref destination, 8);
     }
 
     private void BackwardInto(float[] scratch, int u0, int u1)
