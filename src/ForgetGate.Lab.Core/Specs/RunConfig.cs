@@ -9,7 +9,8 @@ namespace ForgetGate.Lab.Core.Specs;
 /// <summary>The task sequence of a run.</summary>
 public sealed record ScenarioConfig(
     string Kind, string? Dataset, int Tasks, int TrainPerTask, int TestPerTask, double ValidationFraction, bool Normalize,
-    bool IdentityFirst, double MaxAngle, int ClassesPerTask, string Head, string Drift, string Family, int Window, int Horizon, double Noise);
+    bool IdentityFirst, double MaxAngle, int ClassesPerTask, string Head, string Drift, string Family, int Window, int Horizon, double Noise,
+    string Sequence = "rows");
 
 /// <summary>
 /// The network of a run and the engine that computes it (<c>managed</c> or <c>torch</c>). When <see cref="Cell"/> is
@@ -59,12 +60,21 @@ public sealed record RunConfig(string Name, long Seed, ScenarioConfig Scenario, 
     public static string HashOf(IReadOnlyDictionary<string, object> values)
     {
         ArgumentNullException.ThrowIfNull(values);
-        var computed = values.Where(v => !NotHashed.Contains(v.Key)).ToDictionary(v => v.Key, v => v.Value, StringComparer.Ordinal);
+        var computed = values.Where(v => !NotHashed.Contains(v.Key) && !(HashedUnlessDefault.Contains(v.Key) && Equals(v.Value, SpecSchema.Find(v.Key)!.Default)))
+            .ToDictionary(v => v.Key, v => v.Value, StringComparer.Ordinal);
         return Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(SpecValues.ToCanonicalJson(computed))));
     }
 
     /// <summary>Fields stored in the config but not part of its hash (they do not change what a run computes).</summary>
     public static IReadOnlySet<string> NotHashed { get; } = new HashSet<string>(StringComparer.Ordinal) { "name" };
+
+    /// <summary>
+    /// Fields added after runs were stored whose default reproduces what those runs computed: at the default they are
+    /// left out of the hash (still written in the canonical JSON), so a config stored before the field existed keeps its
+    /// hash and reuse still finds it; any other value is hashed. scenario.sequence: rows is how every image run read its
+    /// images before pixels existed.
+    /// </summary>
+    public static IReadOnlySet<string> HashedUnlessDefault { get; } = new HashSet<string>(StringComparer.Ordinal) { "scenario.sequence" };
 
     /// <summary>Builds the typed config from resolved values (already validated against <see cref="SpecSchema"/>).</summary>
     public static RunConfig FromValues(IReadOnlyDictionary<string, object> v)
@@ -81,7 +91,7 @@ public sealed record RunConfig(string Name, long Seed, ScenarioConfig Scenario, 
                 S("scenario.kind"), v.TryGetValue("scenario.dataset", out var ds) ? (string)ds : null, I("scenario.tasks"), I("scenario.train_per_task"),
                 I("scenario.test_per_task"), D("scenario.validation_fraction"), B("scenario.normalize"), B("scenario.identity_first"),
                 D("scenario.max_angle"), I("scenario.classes_per_task"), S("scenario.head"), S("scenario.drift"), S("scenario.family"),
-                I("scenario.window"), I("scenario.horizon"), D("scenario.noise")),
+                I("scenario.window"), I("scenario.horizon"), D("scenario.noise"), S("scenario.sequence")),
             ModelOf(v, S("model.variant"), I("model.hidden"), I("model.layers"), S("model.engine")),
             new TrainingConfig(
                 I("training.epochs_per_task"), I("training.batch_size"),
