@@ -6,6 +6,7 @@ using ForgetGate.Lab.Cli.Serve;
 using ForgetGate.Lab.Numerics.Engines;
 using ForgetGate.Lab.Storage;
 using ForgetGate.Lab.Torch;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace ForgetGate.Lab.Cli;
 
@@ -26,7 +27,8 @@ internal static class CliApp
     /// </summary>
     private static readonly TimeSpan TerminationGrace = TimeSpan.FromSeconds(1);
 
-    public static RootCommand CreateRoot()
+    /// <summary>The command tree; <paramref name="workerServices"/> (see <see cref="ForgetgateCli"/>) is applied to every worker host it builds.</summary>
+    public static RootCommand CreateRoot(Action<IServiceCollection>? workerServices = null)
     {
         // Engines beyond managed live in their own projects; registering does not load their native libraries (a
         // network's creation does), so a machine without libtorch runs everything else as before.
@@ -35,13 +37,13 @@ internal static class CliApp
         var root = new RootCommand("ForgetGate.Lab: continual-learning experiments on LSTM-family networks.");
         root.Options.Add(Verbose);
         root.Subcommands.Add(InfoCommand.Create());
-        root.Subcommands.Add(WorkerCommand.Create());
+        root.Subcommands.Add(WorkerCommand.Create(workerServices));
         root.Subcommands.Add(QueueCommand.Create());
         root.Subcommands.Add(StatusCommand.Create());
         root.Subcommands.Add(BenchCommand.Create());
         root.Subcommands.Add(PredictCommand.Create());
         root.Subcommands.Add(ModelCommand.Create());
-        root.Subcommands.Add(RunCommand.Create());
+        root.Subcommands.Add(RunCommand.Create(workerServices));
         root.Subcommands.Add(ReportCommand.Create());
         root.Subcommands.Add(DataCommand.Create());
         root.Subcommands.Add(SpecCommand.Create());
@@ -56,9 +58,9 @@ internal static class CliApp
     }
 
     /// <summary>Parses and runs <paramref name="args"/>; every error ends here as one sentence and an exit code from <see cref="ExitCodes"/>.</summary>
-    public static async Task<int> InvokeAsync(string[] args)
+    public static async Task<int> InvokeAsync(string[] args, Action<IServiceCollection>? workerServices = null)
     {
-        var parse = CreateRoot().Parse(args);
+        var parse = CreateRoot(workerServices).Parse(args);
         string command = CommandPath(parse);
         bool verbose = parse.GetValue(Verbose);
         if (parse.Action is ParseErrorAction)

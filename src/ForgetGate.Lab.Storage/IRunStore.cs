@@ -27,6 +27,14 @@ public interface IRunStore
     /// <summary>Claims the next queued run (highest priority, then oldest) with a fresh lease, or null when none is queued.</summary>
     Task<ClaimedRun?> ClaimAsync(ClaimRequest request, CancellationToken cancellationToken);
 
+    /// <summary>
+    /// Claims the next queued run as <see cref="ClaimAsync"/> does, then up to <paramref name="maxRuns"/> − 1 more queued
+    /// runs whose <paramref name="keyOf"/>(config_json) equals the first run's (in queue order, among a bounded look-ahead),
+    /// each with its own lease token, attempt and audit row, so that a worker can train them together. A null key
+    /// means "trains alone": the first run is returned by itself. Empty when nothing is queued.
+    /// </summary>
+    Task<IReadOnlyList<ClaimedRun>> ClaimMatchingAsync(ClaimRequest request, int maxRuns, Func<string, string?> keyOf, CancellationToken cancellationToken);
+
     /// <summary>Extends the lease; null when the lease is lost, else whether cancellation was requested.</summary>
     Task<HeartbeatResult?> HeartbeatAsync(long runId, string leaseToken, TimeSpan lease, CancellationToken cancellationToken);
 

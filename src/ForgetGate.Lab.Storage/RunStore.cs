@@ -93,15 +93,7 @@ internal sealed partial class RunStore : IRunStore
         // token. SQLite serialises writers, PostgreSQL skips rows other claimers hold (ClaimLockClause).
         string claim = $"""
             UPDATE runs
-            SET status = 'running',
-                lease_token = @Token,
-                lease_owner = @Owner,
-                lease_expires_at = {_dialect.NowPlusSeconds("@LeaseSeconds")},
-                heartbeat_at = {_dialect.Now},
-                started_at = COALESCE(started_at, {_dialect.Now}),
-                attempt = attempt + 1,
-                code_version = COALESCE(@CodeVersion, code_version),
-                environment = COALESCE(@EnvironmentJson, environment)
+            {ClaimSet}
             WHERE id = (
                 SELECT id
                 FROM runs
@@ -181,6 +173,23 @@ internal sealed partial class RunStore : IRunStore
                 checkpoint is null ? null : new CheckpointRecord((int)checkpoint.Task, (int)checkpoint.Epoch, (int)checkpoint.Batch, checkpoint.Path, checkpoint.Sha256));
         }, cancellationToken);
     }
+
+    /// <summary>
+    /// What taking a run under a lease writes: shared by <see cref="ClaimAsync"/> and <see cref="ClaimMatchingAsync"/>,
+    /// so a run claimed in a batch is claimed exactly as a run claimed alone (attempt accounting included).
+    /// Parameters: @Token, @Owner, @LeaseSeconds, @CodeVersion, @EnvironmentJson.
+    /// </summary>
+    private string ClaimSet => $"""
+        SET status = 'running',
+                lease_token = @Token,
+                lease_owner = @Owner,
+                lease_expires_at = {_dialect.NowPlusSeconds("@LeaseSeconds")},
+                heartbeat_at = {_dialect.Now},
+                started_at = COALESCE(started_at, {_dialect.Now}),
+                attempt = attempt + 1,
+                code_version = COALESCE(@CodeVersion, code_version),
+                environment = COALESCE(@EnvironmentJson, environment)
+        """;
 
     public Task<HeartbeatResult?> HeartbeatAsync(long runId, string leaseToken, TimeSpan lease, CancellationToken cancellationToken)
     {

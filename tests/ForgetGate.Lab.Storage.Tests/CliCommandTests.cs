@@ -24,10 +24,14 @@ public abstract class CliCommandTests : IDisposable
         GC.SuppressFinalize(this);
     }
 
-    internal static async Task<(int ExitCode, string Stdout, string Stderr)> RunCliAsync(params string[] args)
+    /// <summary>The tests' worker program (the CLI as shipped, plus the synthetic executor these runs use) with <paramref name="args"/>.</summary>
+    internal static Task<(int ExitCode, string Stdout, string Stderr)> RunCliAsync(params string[] args) => RunProgramAsync(TestDatabase.TestWorkerDll, args);
+
+    /// <summary>Runs <paramref name="dll"/> (a CLI build) with <paramref name="args"/> to its end.</summary>
+    internal static async Task<(int ExitCode, string Stdout, string Stderr)> RunProgramAsync(string dll, params string[] args)
     {
         var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
-        info.ArgumentList.Add(TestDatabase.CliDll);
+        info.ArgumentList.Add(dll);
         foreach (string arg in args)
         {
             info.ArgumentList.Add(arg);

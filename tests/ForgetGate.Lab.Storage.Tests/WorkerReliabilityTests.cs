@@ -44,9 +44,9 @@ public abstract class WorkerReliabilityTests : IDisposable
         GC.SuppressFinalize(this);
     }
 
-    private WorkerProcess Start(string extra = "", double leaseSeconds = 1.5, double heartbeatSeconds = 0.3, IDictionary<string, string>? environment = null)
+    private WorkerProcess Start(string extra = "", double leaseSeconds = 1.5, double heartbeatSeconds = 0.3, IDictionary<string, string>? environment = null, string? program = null)
     {
-        var worker = WorkerProcess.Start(_db, extra, leaseSeconds, heartbeatSeconds, environment);
+        var worker = WorkerProcess.Start(_db, extra, leaseSeconds, heartbeatSeconds, environment, program);
         _workers.Add(worker);
         return worker;
     }
@@ -240,6 +240,51 @@ public abstract class WorkerReliabilityTests : IDisposable
         Assert.Contains("'executor' = 'no-such-engine' names no registered executor; known: synthetic", failed[2].Error, StringComparison.Ordinal);
         Assert.All(good, id => Assert.Equal("succeeded", Status(id)));
     }
+
+    [Fact]
+    public async Task ShippedWorker_ConfigNamingAnUnknownExecutor_FailsNonRetryablyAndTheSameProcessFinishesATrainingRun()
+    {
+        // The shipped program, not the tests' worker: "synthetic" is test code (tests/ForgetGate.Lab.TestWorker), so to
+        // the product it is as unknown as any other name a queued config might carry.
+        long unknown = (await _db.QueueAsync("unknown-executor", [TestDatabase.Synthetic(1)], priority: 1))[0];
+        string spec = Path.Combine(_db.Directory, "tiny-drift.yaml");
+        File.WriteAllText(spec, TinyDriftSpec);
+        var queued = await CliCommandTests.RunProgramAsync(TestDatabase.CliDll, "queue", spec, "--db", _db.Db);
+        Assert.True(queued.ExitCode == 0, queued.Stderr);
+        long training = _db.Scalar<long>("SELECT MAX(id) FROM runs");
+
+        var worker = Start("--until-empty", leaseSeconds: 10, heartbeatSeconds: 1, program: TestDatabase.CliDll);
+        Assert.Equal(0, await worker.WaitForExitAsync(s_timeout));
+
+        string expected = $"Run {unknown}: config field 'executor' = 'synthetic' names no registered executor; known: training.";
+        Assert.Equal(("failed", 1L, expected), (Status(unknown), _db.Scalar<long>("SELECT attempt FROM runs WHERE id = @unknown", new { unknown }), _db.Scalar<string>("SELECT error FROM runs WHERE id = @unknown", new { unknown })));
+        Assert.Contains($"Run {unknown} failed (non-retryable): {expected}", worker.Output, StringComparison.Ordinal);
+        // The same process went on: it claimed the unknown one first (priority 1), then trained the real run to the end.
+        int failedAt = worker.Output.IndexOf($"Run {unknown} failed", StringComparison.Ordinal);
+        int trainedAt = worker.Output.IndexOf($"Run {training} succeeded", StringComparison.Ordinal);
+        Assert.True(failedAt >= 0 && trainedAt > failedAt, worker.Output);
+        Assert.Equal(("succeeded", 1L), (Status(training), _db.Scalar<long>("SELECT attempt FROM runs WHERE id = @training", new { training })));
+        Assert.Equal(1L, _db.Scalar<long>("SELECT COUNT(DISTINCT lease_owner) FROM run_attempts"));
+        // R is complete: rows 0 (untrained), 1 and 2, each scoring both tasks.
+        Assert.Equal(3 * 2, _db.Scalar<long>("SELECT COUNT(DISTINCT after_task * 100 + eval_task) FROM evaluations WHERE run_id = @training", new { training }));
+    }
+
+    /// <summary>A real training spec small enough to train in about a second: no dataset needed (generated series).</summary>
+    internal const string TinyDriftSpec = """
+        name: tiny-drift
+        scenario:
+          kind: drift
+          tasks: 2
+          train_per_task: 64
+          test_per_task: 32
+          window: 8
+        model:
+          variant: lstm
+          hidden: 8
+        training:
+          batch_size: 32
+          eval_every_epoch: false
+        """;
 
     [Fact]
     public async Task Worker_CancelRequestedWhileRunning_RunCancelledAtNextHeartbeatAndWorkerGoesOn()

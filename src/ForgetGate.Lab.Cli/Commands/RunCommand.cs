@@ -20,7 +20,7 @@ namespace ForgetGate.Lab.Cli.Commands;
 /// </summary>
 internal static class RunCommand
 {
-    public static Command Create()
+    public static Command Create(Action<IServiceCollection>? workerServices = null)
     {
         var spec = new Argument<FileInfo>("SPEC") { Description = "Experiment spec (.yaml)." };
         var db = CliDatabase.CreateOption();
@@ -70,7 +70,8 @@ internal static class RunCommand
                 shutdownSeconds: 20,
                 minimumLevel: display.IsInteractive ? LogLevel.Warning : LogLevel.Information,
                 onProgress: display.Report,
-                verbose: parse.GetValue(CliApp.Verbose));
+                verbose: parse.GetValue(CliApp.Verbose),
+                services: workerServices);
             // The worker logs its choice; the live display hides Information lines, so say it here instead.
             if (display.IsInteractive && host.Services.GetRequiredService<IOptions<WorkerOptions>>().Value.ConcurrencyChoice is { } choice)
             {

@@ -18,7 +18,7 @@ internal static class WorkerCommand
     /// <summary>The command's name; <see cref="CliApp"/> leaves its signals to the generic host.</summary>
     public const string Name = "worker";
 
-    public static Command Create()
+    public static Command Create(Action<IServiceCollection>? workerServices = null)
     {
         var db = CliDatabase.CreateOption();
         var concurrency = new Option<string?>("--concurrency") { Description = "Runs executed at once: auto (default; chosen from the cores, printed at start) or a number." };
@@ -72,7 +72,7 @@ internal static class WorkerCommand
                 o.SweepId = sweepId ?? o.SweepId;
             }
 
-            using var host = WorkerHost.Build(Configure, parse.GetValue(shutdown), verbose: parse.GetValue(CliApp.Verbose));
+            using var host = WorkerHost.Build(Configure, parse.GetValue(shutdown), verbose: parse.GetValue(CliApp.Verbose), services: workerServices);
 
             // Before the host starts, so a problem that waiting will not fix ends here as one sentence: invalid flags
             // (exit 2), a --db that names no store (2), a file that is not a SQLite database (3). A store that is

@@ -82,7 +82,7 @@ internal static class ConcurrencyRule
             }
             catch (JsonException)
             {
-                // A run list entry that is not a training config (the synthetic executor's): no size to learn from.
+                // A run list entry that is not a training config (e.g. a test-only executor's): no size to learn from.
             }
         }
 

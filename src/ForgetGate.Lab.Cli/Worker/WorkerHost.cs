@@ -14,8 +14,12 @@ namespace ForgetGate.Lab.Cli.Worker;
 internal static class WorkerHost
 {
     /// <summary>Builds the host; <paramref name="configure"/> applies command-line options over configuration.</summary>
-    /// <remarks>Without <paramref name="verbose"/>, logged exceptions show their type and message only, not the stack trace.</remarks>
-    public static IHost Build(Action<WorkerOptions> configure, double shutdownSeconds, LogLevel minimumLevel = LogLevel.Information, Action<long, RunProgress>? onProgress = null, bool verbose = false)
+    /// <remarks>
+    /// Without <paramref name="verbose"/>, logged exceptions show their type and message only, not the stack trace.
+    /// <paramref name="services"/> runs last, so a host composed elsewhere (the tests' worker) can add executors;
+    /// the product itself registers only the training executor.
+    /// </remarks>
+    public static IHost Build(Action<WorkerOptions> configure, double shutdownSeconds, LogLevel minimumLevel = LogLevel.Information, Action<long, RunProgress>? onProgress = null, bool verbose = false, Action<IServiceCollection>? services = null)
     {
         var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { Args = [], ContentRootPath = Directory.GetCurrentDirectory() });
         builder.Logging.ClearProviders();
@@ -45,9 +49,9 @@ internal static class WorkerHost
         // Store settings come from configuration only (e.g. Store__MaxPageCount=… as an environment variable).
         var storeOptions = builder.Configuration.GetSection("Store").Get<StoreOptions>() ?? new StoreOptions();
         builder.Services.AddSingleton(sp => RunStores.Open(sp.GetRequiredService<IOptions<WorkerOptions>>().Value.Database, storeOptions));
-        builder.Services.AddSingleton<IRunExecutor, SyntheticRunExecutor>();
         builder.Services.AddSingleton<IRunExecutor>(new TrainingRunExecutor(new SpecRunPlanFactory(), RunSummaries.From) { OnProgress = onProgress });
         builder.Services.AddHostedService<RunWorker>();
+        services?.Invoke(builder.Services);
         return builder.Build();
     }
 }

@@ -2,6 +2,7 @@ using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
 using ForgetGate.Lab.Numerics.Cells;
+using ForgetGate.Lab.Numerics.Engines;
 using ForgetGate.Lab.Numerics.Models;
 
 namespace ForgetGate.Lab.Core.Specs;
@@ -20,6 +21,9 @@ public sealed record ModelConfig(Variant Variant, int Hidden, int Layers, string
 {
     /// <summary>The checked cell file named by model.variant, or null for a built-in.</summary>
     public CellGraph? Cell { get; init; }
+
+    /// <summary><c>model.init</c>: the parameters' base distribution before the variant's bias rule.</summary>
+    public ParameterInitKind Init { get; init; }
 
     /// <summary>The built-in's or the cell's name.</summary>
     public string VariantName => Cell?.Name ?? Variant.Name();
@@ -60,21 +64,12 @@ public sealed record RunConfig(string Name, long Seed, ScenarioConfig Scenario, 
     public static string HashOf(IReadOnlyDictionary<string, object> values)
     {
         ArgumentNullException.ThrowIfNull(values);
-        var computed = values.Where(v => !NotHashed.Contains(v.Key) && !(HashedUnlessDefault.Contains(v.Key) && Equals(v.Value, SpecSchema.Find(v.Key)!.Default)))
-            .ToDictionary(v => v.Key, v => v.Value, StringComparer.Ordinal);
+        var computed = values.Where(v => !NotHashed.Contains(v.Key)).ToDictionary(v => v.Key, v => v.Value, StringComparer.Ordinal);
         return Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(SpecValues.ToCanonicalJson(computed))));
     }
 
     /// <summary>Fields stored in the config but not part of its hash (they do not change what a run computes).</summary>
     public static IReadOnlySet<string> NotHashed { get; } = new HashSet<string>(StringComparer.Ordinal) { "name" };
-
-    /// <summary>
-    /// Fields added after runs were stored whose default reproduces what those runs computed: at the default they are
-    /// left out of the hash (still written in the canonical JSON), so a config stored before the field existed keeps its
-    /// hash and reuse still finds it; any other value is hashed. scenario.sequence: rows is how every image run read its
-    /// images before pixels existed.
-    /// </summary>
-    public static IReadOnlySet<string> HashedUnlessDefault { get; } = new HashSet<string>(StringComparer.Ordinal) { "scenario.sequence" };
 
     /// <summary>Builds the typed config from resolved values (already validated against <see cref="SpecSchema"/>).</summary>
     public static RunConfig FromValues(IReadOnlyDictionary<string, object> v)
@@ -92,7 +87,7 @@ public sealed record RunConfig(string Name, long Seed, ScenarioConfig Scenario, 
                 I("scenario.test_per_task"), D("scenario.validation_fraction"), B("scenario.normalize"), B("scenario.identity_first"),
                 D("scenario.max_angle"), I("scenario.classes_per_task"), S("scenario.head"), S("scenario.drift"), S("scenario.family"),
                 I("scenario.window"), I("scenario.horizon"), D("scenario.noise"), S("scenario.sequence")),
-            ModelOf(v, S("model.variant"), I("model.hidden"), I("model.layers"), S("model.engine")),
+            ModelOf(v, S("model.variant"), I("model.hidden"), I("model.layers"), S("model.engine")) with { Init = ParameterInitKinds.Parse(S("model.init")) },
             new TrainingConfig(
                 I("training.epochs_per_task"), I("training.batch_size"),
                 new OptimizerConfig(S("training.optimizer.kind"), D("training.optimizer.lr"), D("training.optimizer.beta1"), D("training.optimizer.beta2"),

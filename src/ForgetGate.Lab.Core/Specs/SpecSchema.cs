@@ -24,7 +24,7 @@ public static class SpecSchema
         new("scenario.test_per_task", SpecFieldType.Whole, 2000L, "Test samples per task (stratified subset).") { Min = 1, Max = 1_000_000 },
         new("scenario.validation_fraction", SpecFieldType.Real, 0.0, "Share of the training subset held out for validation.") { Min = 0, Max = 0.5 },
         new("scenario.normalize", SpecFieldType.Boolean, false, "Standardise pixels with the dataset's mean and std (else scale to [0, 1]).") { WhenPath = "scenario.kind", WhenValues = s_image },
-        new("scenario.sequence", SpecFieldType.Choice, "rows", "How an image becomes a sequence: rows = one step per image row (T = 28 steps of D = 28 pixels); pixels = one step per pixel (T = 784 steps of D = 1, sequential pixel-MNIST), read row by row, left to right: step t is pixel (t div 28, t mod 28) of the task's image, after the task's transform, so permuted reads pixel π(t) (the classic permuted pixel-MNIST), rotated the rotated image, split the image itself.") { Choices = ["rows", "pixels"], WhenPath = "scenario.kind", WhenValues = s_image, NotApplicableReason = "a drift scenario is already a series of single values (its steps are scenario.window), so it has no image rows or pixels to read" },
+        new("scenario.sequence", SpecFieldType.Choice, "rows", "How an image becomes a sequence: rows = one step per image row (T = 28 steps of D = 28 pixels); pixels = one step per pixel (T = 784 steps of D = 1, sequential pixel-MNIST), read row by row, left to right: step t is pixel (t div 28, t mod 28) of the task's image, after the task's transform, so permuted reads pixel π(t) (the classic permuted pixel-MNIST), rotated the rotated image, split the image itself. Left out of a config at its default, so runs stored before the field existed keep their hash.") { Choices = ["rows", "pixels"], WhenPath = "scenario.kind", WhenValues = s_image, OmittedAtDefault = true, NotApplicableReason = "a drift scenario is already a series of single values (its steps are scenario.window), so it has no image rows or pixels to read" },
         new("scenario.identity_first", SpecFieldType.Boolean, true, "permuted: task 1 sees unpermuted images.") { WhenPath = "scenario.kind", WhenValues = ["permuted"] },
         new("scenario.max_angle", SpecFieldType.Real, 180.0, "rotated: task k rotates by k·max_angle/(T−1) degrees.") { Min = 0, Max = 360, WhenPath = "scenario.kind", WhenValues = ["rotated"] },
         new("scenario.classes_per_task", SpecFieldType.Whole, 2L, "split: classes per task.") { Min = 1, Max = 10, WhenPath = "scenario.kind", WhenValues = ["split"] },
@@ -37,6 +37,7 @@ public static class SpecSchema
 
         new("model.variant", SpecFieldType.Choice, "lstm", "Recurrent cell: a built-in (equations and init rules: docs/variants.md) or a cell file, defined under the spec's top-level cells: map or in experiments/cells/<name>.yaml (README: write your own gate). A cell file has name, description, gates [blocks of W_ih x + b_ih + W_hh h + b_hh, in order], input_only [blocks without W_hh], states [carried besides h, start at 0], params {per-unit vector: init}, init {block: bias init}, step (one line per value, h' and every state' exactly once; + - * / and sigmoid tanh exp log logsigmoid softplus relu abs sqrt max min where(a >= b, x, y)), forget (the effective forget gate for telemetry). Inits: default, constant(v), uniform(a, b), linspace(a, b), chrono, ugi.") { Choices = Variants.All.Select(v => v.Name()).ToArray() },
         new("model.cell", SpecFieldType.Text, null, "The cell file's whole definition as JSON, filled in from model.variant when it names a cell (so the config hash covers the equations); never written in a spec."),
+        new("model.init", SpecFieldType.Choice, "rnn", "Base init of every variant and cell file, before its bias rule (docs/variants.md): rnn = PyTorch's nn.LSTM/nn.GRU init, U(−1/√H, 1/√H) on every weight and both biases; linear = a hand-written cell of nn.Linear layers: weight_ih and bias_ih U(−1/√D, 1/√D) (D the layer's input width: 28 for an image row, H above layer 1), weight_hh U(−1/√H, 1/√H), bias_hh 0 (one bias), head unchanged. Left out of a config at its default, so runs stored before the field existed keep their hash.") { Choices = ParameterInitKinds.Names.ToArray(), OmittedAtDefault = true },
         new("model.hidden", SpecFieldType.Whole, 128L, "Hidden units H per layer.") { Min = 1, Max = 4096 },
         new("model.layers", SpecFieldType.Whole, 1L, "Stacked recurrent layers.") { Min = 1, Max = 8 },
         new("model.engine", SpecFieldType.Choice, "managed", "Engine that computes the model (README: Engines): managed (ours), torch (libtorch through TorchSharp) or gpu (ILGPU: a CUDA GPU, else its CPU accelerator).") { Choices = ModelEngines.KnownNames.ToArray() },
@@ -83,4 +84,24 @@ public static class SpecSchema
 
     /// <summary>Whether a dotted path is a section (e.g. <c>training.optimizer</c>).</summary>
     public static bool IsSection(string path) => Fields.Any(f => f.Path.StartsWith(path + ".", StringComparison.Ordinal));
+
+    /// <summary>
+    /// A stored config's values by dotted path (as text) with every <see cref="SpecField.OmittedAtDefault"/> field that
+    /// applies there put back at its default, so readers that compare runs (the report's groups) see rows against
+    /// pixels, or rnn against linear, instead of a field that only some runs have.
+    /// </summary>
+    public static Dictionary<string, string> WithOmittedDefaults(Dictionary<string, string> values)
+    {
+        ArgumentNullException.ThrowIfNull(values);
+        foreach (var field in Fields)
+        {
+            if (field.OmittedAtDefault && field.Default is not null && !values.ContainsKey(field.Path)
+                && (field.WhenPath is null || (values.TryGetValue(field.WhenPath, out var when) && field.WhenValues.Contains(when))))
+            {
+                values[field.Path] = SpecValues.Format(field.Default);
+            }
+        }
+
+        return values;
+    }
 }

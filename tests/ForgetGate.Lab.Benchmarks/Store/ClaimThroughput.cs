@@ -5,6 +5,7 @@ using Dapper;
 using ForgetGate.Lab.Core.Runs;
 using ForgetGate.Lab.Storage;
 using ForgetGate.Lab.Storage.Tests.Support;
+using ForgetGate.Lab.TestWorker;
 using Microsoft.Data.Sqlite;
 using Npgsql;
 

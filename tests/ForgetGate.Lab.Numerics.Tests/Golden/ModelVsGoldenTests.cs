@@ -70,7 +70,7 @@ public sealed class ModelVsGoldenTests
     /// second layer) the two float32 trajectories legitimately part by up to lr per step. The bound below is
     /// that error model, capped at its trivial maximum steps·lr; every other element is held to Tolerance.
     /// </summary>
-    private static void AssertCloseAfterAdam(float[] expected, float[] actual, float[] firstGradient, double lr, int steps, string what)
+    internal static void AssertCloseAfterAdam(float[] expected, float[] actual, float[] firstGradient, double lr, int steps, string what)
     {
         double pScale = Math.Max(1e-6, expected.Max(v => Math.Abs((double)v)));
         double gScale = firstGradient.Max(v => Math.Abs((double)v));

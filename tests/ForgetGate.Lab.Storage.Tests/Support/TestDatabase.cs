@@ -4,6 +4,7 @@ using System.Reflection;
 using System.Text.Json;
 using Dapper;
 using ForgetGate.Lab.Core.Runs;
+using ForgetGate.Lab.TestWorker;
 using Microsoft.Data.Sqlite;
 using Npgsql;
 
@@ -73,8 +74,11 @@ internal sealed class TestDatabase : IDisposable
 
     public IRunStore Store { get; }
 
-    /// <summary>The CLI built by this test project's ProjectReference.</summary>
+    /// <summary>The shipped CLI built by this test project's ProjectReference: it knows only the training executor.</summary>
     public static string CliDll { get; } = typeof(TestDatabase).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>().Single(a => a.Key == "ForgetGateCliDll").Value!;
+
+    /// <summary>The tests' worker program: the same CLI composed with the synthetic executor (tests/ForgetGate.Lab.TestWorker).</summary>
+    public static string TestWorkerDll { get; } = typeof(TestDatabase).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>().Single(a => a.Key == "ForgetGateTestWorkerDll").Value!;
 
     /// <summary>Queues synthetic runs in a new sweep; returns their ids in queue order.</summary>
     public async Task<long[]> QueueAsync(string sweep, IEnumerable<Dictionary<string, object>> configs, int priority = 0, int maxAttempts = 3)

@@ -5,7 +5,10 @@ using System.Runtime.InteropServices;
 
 namespace ForgetGate.Lab.Storage.Tests.Support;
 
-/// <summary>A real <c>forgetgate worker</c> process with its output captured line by line.</summary>
+/// <summary>
+/// A real <c>forgetgate worker</c> process with its output captured line by line: by default the tests' worker program
+/// (the shipped CLI composed with the synthetic executor), or the shipped CLI itself.
+/// </summary>
 internal sealed class WorkerProcess : IDisposable
 {
     public const int SigTerm = 15;
@@ -25,8 +28,11 @@ internal sealed class WorkerProcess : IDisposable
 
     public string Output => string.Join('\n', _lines);
 
-    /// <summary>Starts a worker on the database with short leases; <paramref name="extra"/> adds flags, <paramref name="environment"/> adds variables.</summary>
-    public static WorkerProcess Start(TestDatabase db, string extra = "", double leaseSeconds = 1.5, double heartbeatSeconds = 0.3, IDictionary<string, string>? environment = null)
+    /// <summary>
+    /// Starts a worker on the database with short leases; <paramref name="extra"/> adds flags, <paramref name="environment"/>
+    /// adds variables; <paramref name="program"/> is the dll to run (default <see cref="TestDatabase.TestWorkerDll"/>).
+    /// </summary>
+    public static WorkerProcess Start(TestDatabase db, string extra = "", double leaseSeconds = 1.5, double heartbeatSeconds = 0.3, IDictionary<string, string>? environment = null, string? program = null)
     {
         var info = new ProcessStartInfo("dotnet")
         {
@@ -34,7 +40,7 @@ internal sealed class WorkerProcess : IDisposable
             RedirectStandardError = true,
             UseShellExecute = false,
         };
-        info.ArgumentList.Add(TestDatabase.CliDll);
+        info.ArgumentList.Add(program ?? TestDatabase.TestWorkerDll);
 
         // One run per process unless a test asks for more. The suites assert per-process facts (which slot claimed
         // which attempt, how many attempts a process-crashing run costs), and the default is now --concurrency auto

@@ -2,12 +2,14 @@ using System.Globalization;
 using System.Security.Cryptography;
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using ForgetGate.Lab.Core.Runs;
 using ForgetGate.Lab.Numerics.Random;
 
-namespace ForgetGate.Lab.Core.Runs;
+namespace ForgetGate.Lab.TestWorker;
 
 /// <summary>
-/// A deterministic stand-in for training, used by the store and worker tests: it walks tasks × epochs × steps,
+/// A deterministic stand-in for training, used by the store and worker tests only (never shipped: the tests' worker
+/// program and the in-process tests compile it in): it walks tasks × epochs × steps,
 /// evolves a small state vector from the run's seed, writes curves, evaluation matrices and gate telemetry through
 /// the sink, and checkpoints its state to a file after every step so a killed attempt resumes exactly.
 /// Selected by <c>"executor": "synthetic"</c> in the run's config. It can be told to crash the process
