@@ -1,8 +1,6 @@
-using ForgetGate.Lab.Cli.Commands;
-using ForgetGate.Lab.Reporting;
-using ForgetGate.Lab.Storage;
+using ForgetGate.Lab.Core.Runs;
 
-namespace ForgetGate.Lab.Cli.Tests.Commands;
+namespace ForgetGate.Lab.Reporting.Tests;
 
 /// <summary>
 /// scenario.sequence is left out of a config at its default (rows), so a sweep of rows against pixels stores the field
@@ -15,12 +13,12 @@ public sealed class SequenceReportTests
         $"hash{id}", variant, 1, "succeeded", 1, null, null, null, "v", "{}", "fp");
 
     [Fact]
-    public void ToModel_RowsAgainstPixels_GroupsBySequenceAndTheHeaderNamesBothReadings()
+    public void Build_RowsAgainstPixels_GroupsBySequenceAndTheHeaderNamesBothReadings()
     {
         var runs = new[] { Run(1, "lstm", null), Run(2, "lstm", "pixels"), Run(3, "gru", null), Run(4, "gru", "pixels") };
         var data = new SweepData(new SweepInfo(1, "s", "", "h", ""), runs, [], [], [], [], []);
 
-        var model = ReportCommand.ToModel(data, DateTimeOffset.UnixEpoch);
+        var model = ReportModelBuilder.Build(data, DateTimeOffset.UnixEpoch);
 
         Assert.Equal("variant / sequence", model.GroupBy);
         Assert.Equal(["lstm / rows", "lstm / pixels", "gru / rows", "gru / pixels"], model.Runs.Select(r => r.Group));
@@ -33,11 +31,11 @@ public sealed class SequenceReportTests
     }
 
     [Fact]
-    public void ToModel_DriftRuns_GetNoSequence()
+    public void Build_DriftRuns_GetNoSequence()
     {
         var drift = new StoredRun(1, """{"model":{"variant":"lstm"},"scenario":{"drift":"abrupt","family":"sinusoid","kind":"drift","tasks":3,"window":32},"seed":1}""",
             "h1", "lstm", 1, "succeeded", 1, null, null, null, "v", "{}", "fp");
-        var model = ReportCommand.ToModel(new SweepData(new SweepInfo(1, "s", "", "h", ""), [drift], [], [], [], [], []), DateTimeOffset.UnixEpoch);
+        var model = ReportModelBuilder.Build(new SweepData(new SweepInfo(1, "s", "", "h", ""), [drift], [], [], [], [], []), DateTimeOffset.UnixEpoch);
         Assert.Equal("drift (abrupt, sinusoid), 3 tasks, windows of 32 steps", ScenarioText.Describe(model.Runs));
         Assert.DoesNotContain("sequence", model.GroupBy, StringComparison.Ordinal);
     }
