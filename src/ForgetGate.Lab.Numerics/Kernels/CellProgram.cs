@@ -10,7 +10,7 @@ namespace ForgetGate.Lab.Numerics.Kernels;
 /// tile, 8 lanes a vector) and the per-node dispatch is paid once per row, not once per unit. No allocation.
 /// σ, tanh and exp are the fused kernels' own (<see cref="GateMath"/>), so a cell file computes what a built-in does.
 /// </summary>
-internal sealed class CellProgram
+internal sealed partial class CellProgram
 {
     private readonly CellOp[] _ops;
     private readonly int[] _a;

@@ -493,9 +493,10 @@ internal sealed partial class RecurrentLayer
 
                 for (int b = b0; b < b1; b++)
                 {
-                    CellStep(t, batch, b, tile0, tile1, v);
                     int u0 = tile0 * U;
                     int n = (tile1 - tile0) * U;
+                    LoadStepInputs(t, batch, b, tile0, tile1, v);
+                    Program!.ForwardOutputs(v, Hp, u0, u0 + n);
                     var graph = Program!.Graph;
                     int row = (t * batch) + b;
                     CopyUnits(v.AsSpan((graph.HiddenOutput * Hp) + u0, n), Hs.AsSpan((row * Hp) + u0, n));
@@ -522,8 +523,15 @@ internal sealed partial class RecurrentLayer
         }
     }
 
-    /// <summary>Loads step t's inputs of batch row b, tiles [tile0, tile1), into <paramref name="v"/> and evaluates every node.</summary>
+    /// <summary>Loads step t's inputs of batch row b, tiles [tile0, tile1), into <paramref name="v"/> and evaluates every node (the interpreter: every node's value stays in v, for diagnostics).</summary>
     public void CellStep(int t, int batch, int b, int tile0, int tile1, float[] v)
+    {
+        LoadStepInputs(t, batch, b, tile0, tile1, v);
+        Program!.Forward(v, Hp, tile0 * U, tile1 * U);
+    }
+
+    /// <summary>Loads step t's inputs of batch row b, tiles [tile0, tile1) (gate blocks, h, states, params) into <paramref name="v"/>, node i at i·Hp.</summary>
+    private void LoadStepInputs(int t, int batch, int b, int tile0, int tile1, float[] v)
     {
         var graph = Program!.Graph;
         int u0 = tile0 * U;
@@ -550,8 +558,6 @@ internal sealed partial class RecurrentLayer
         {
             CopyUnits(ParamValues.AsSpan((p * Hp) + u0, n), v.AsSpan((graph.ParamNode(p) * Hp) + u0, n));
         }
-
-        Program.Forward(v, Hp, u0, u0 + n);
     }
 
     /// <summary>
@@ -585,7 +591,7 @@ internal sealed partial class RecurrentLayer
 
                 for (int b = b0; b < b1; b++)
                 {
-                    CellStep(t, batch, b, tile0, tile1, scratch);
+                    LoadStepInputs(t, batch, b, tile0, tile1, scratch);
                     var adj = scratch.AsSpan(adjOff);
                     if (n == Hp)
                     {
@@ -605,7 +611,8 @@ internal sealed partial class RecurrentLayer
                         Add(dC.AsSpan((((b * S) + s) * Hp) + u0, n), adj.Slice((graph.StateOutputs[s] * Hp) + u0, n));
                     }
 
-                    BackwardInto(scratch, u0, u1);
+                    // The step recomputed and differentiated in registers (CellProgram.Compiled): the inputs' adjoints land in adj.
+                    Program.BackwardFromInputs(scratch, scratch, Hp, u0, u1, adjOff);
                     ref float adj0 = ref MemoryMarshal.GetReference(adj);
                     ref float dz0 = ref MemoryMarshal.GetArrayDataReference(dZx);
                     for (int tile = tile0; tile < tile1; tile++)
@@ -684,12 +691,6 @@ internal sealed partial class RecurrentLayer
         {
             CopyTile(ref Unsafe.Add(ref f, k), ref Unsafe.Add(ref d, k));
         }
-    }
-
-    private void BackwardInto(float[] scratch, int u0, int u1)
-    {
-        // Values and adjoints share one array (values first); the program takes them as two arrays' views.
-        Program!.Backward(scratch, scratch, Hp, u0, u1, Program.NodeCount * Hp);
     }
 
     /// <summary>Columns of the fused weight-gradient product: [dW_hh | dW_ih] side by side, each padded to panels.</summary>

@@ -293,7 +293,7 @@ public sealed class CellGradientTests
     }
 
     /// <summary>Random well-defined expressions over a, b, c, h, s, p using every operation.</summary>
-    private sealed class ExpressionGenerator(System.Random rng)
+    internal sealed class ExpressionGenerator(System.Random rng)
     {
         private static readonly string[] s_leaves = ["a", "b", "c", "h", "s", "p", "0.5", "2"];
 
