@@ -43,6 +43,7 @@ internal static class CliApp
         root.Subcommands.Add(BenchCommand.Create());
         root.Subcommands.Add(PredictCommand.Create());
         root.Subcommands.Add(ModelCommand.Create());
+        root.Subcommands.Add(InitCommand.Create());
         root.Subcommands.Add(RunCommand.Create(workerServices));
         root.Subcommands.Add(ReportCommand.Create());
         root.Subcommands.Add(DataCommand.Create());

@@ -1,4 +1,6 @@
+using System.Text.Json;
 using ForgetGate.Lab.Core.Runs;
+using ForgetGate.Lab.Numerics.Engines;
 
 namespace ForgetGate.Lab.Reporting;
 
@@ -20,6 +22,28 @@ public sealed record RunReport(
 {
     /// <summary>Gates through time, empty when none were recorded.</summary>
     public IReadOnlyList<GateStepRow> GateStepRows => GateSteps ?? [];
+
+    /// <summary>
+    /// The run's <c>model.init</c> from its stored config; absent (every run stored before the field, and every run at
+    /// the default, which is left out of the config so earlier hashes hold) means <c>rnn</c>.
+    /// </summary>
+    public ParameterInitKind Init => InitOf(ConfigJson);
+
+    private static ParameterInitKind InitOf(string configJson)
+    {
+        try
+        {
+            using var doc = JsonDocument.Parse(configJson);
+            return doc.RootElement.TryGetProperty("model", out var model) && model.ValueKind == JsonValueKind.Object
+                && model.TryGetProperty("init", out var init) && init.ValueKind == JsonValueKind.String
+                ? ParameterInitKinds.Parse(init.GetString()!)
+                : ParameterInitKind.Rnn;
+        }
+        catch (JsonException)
+        {
+            return ParameterInitKind.Rnn;
+        }
+    }
 }
 
 /// <summary>Score of <paramref name="EvalTask"/> after training <paramref name="AfterTask"/> tasks (0 = untrained) at <paramref name="Epoch"/>.</summary>

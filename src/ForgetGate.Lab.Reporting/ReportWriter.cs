@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text;
+using ForgetGate.Lab.Numerics.Engines;
 using ForgetGate.Lab.Numerics.Serialization;
 using static ForgetGate.Lab.Reporting.Svg;
 
@@ -237,6 +238,7 @@ public static class ReportWriter
 
         sb.Append("</table><p>Mean ± 95% confidence interval over seeds (Student's t with n−1 degrees of freedom); the best value per column is bold.")
           .Append(r.IsRegression ? " " + E(RegressionNote) : "").Append("</p>");
+        sb.Append("<p>").Append(E(InitNote(a))).Append("</p>");
         StrategyStateHtml(sb, a);
         Section(sb, "Accuracy matrices", figures, "heatmap-");
         Section(sb, "Forgetting curves (mean, band = min–max over seeds)", figures, "curves-");
@@ -257,12 +259,36 @@ public static class ReportWriter
         foreach (var run in r.Runs.OrderBy(x => x.RunId))
         {
             string reused = run.ReusedFrom is { } source ? string.Create(s_inv, $" (reused from run {source} of an earlier sweep)") : "";
-            sb.Append(s_inv, $"<details><summary>run {run.RunId}: {E(run.Group)} seed {run.Seed}, {E(run.Status)}{reused}, {F(run.WallSeconds, "F1")} s, {F(run.TrainSamplesPerSecond, "F0")} samples/s</summary>");
+            sb.Append(s_inv, $"<details><summary>run {run.RunId}: {E(run.Group)} seed {run.Seed}, init {run.Init.Name()}, {E(run.Status)}{reused}, {F(run.WallSeconds, "F1")} s, {F(run.TrainSamplesPerSecond, "F0")} samples/s</summary>");
             sb.Append(s_inv, $"<p>config SHA-256 <code>{E(run.ConfigHash)}</code><br>code {E(run.CodeVersion)}<br>dataset fingerprint <code>{E(run.DatasetFingerprint)}</code><br>environment: {E(string.Join(", ", run.Environment.OrderBy(k => k.Key, StringComparer.Ordinal).Select(k => $"{k.Key}={k.Value}")))}</p>");
             sb.Append("<pre>").Append(E(run.ConfigJson)).Append("</pre></details>");
         }
 
         return sb.ToString();
+    }
+
+    /// <summary>
+    /// Which <c>model.init</c> each group's runs start from (issue 13: a CIFG learns differently under PyTorch's RNN init
+    /// and under a hand-written nn.Linear cell's, so a reader must see which one a result used).
+    /// </summary>
+    internal static string InitNote(ReportAnalysis a)
+    {
+        var inits = a.Groups.Select(g => (g.Name, Inits: g.Runs.Select(r => r.Init).Distinct().Order().ToList())).ToList();
+        var all = inits.SelectMany(g => g.Inits).Distinct().Order().ToList();
+        string Phrase(ParameterInitKind k) => $"{k.Name()} ({k.Describe()})";
+        string rules = " Each variant's bias rule (forget bias 1, chrono, ur-lstm's forget_bias, a cell file's init:) is applied on top (docs/variants.md).";
+        if (all.Count == 0)
+        {
+            return "Initialisation (model.init): no succeeded run to name.";
+        }
+
+        if (all.Count == 1)
+        {
+            return $"Initialisation (model.init): every run uses {Phrase(all[0])}." + rules;
+        }
+
+        return "Initialisation (model.init) per " + a.Report.GroupBy + ": " + string.Join("; ", inits.Select(g => $"{g.Name}: {string.Join(" and ", g.Inits.Select(k => k.Name()))}"))
+            + ". " + string.Join("; ", all.Select(Phrase)) + "." + rules;
     }
 
     private const string StrategyStateNote =
@@ -335,7 +361,7 @@ public static class ReportWriter
         }
 
         sb.Append("\nMean ± 95% CI over seeds (t-distribution). Forgetting: Chaudhry et al. 2018 (final row excluded from the max); BWT divides by T−1.")
-          .Append(r.IsRegression ? " " + RegressionNote : "").Append("\n\n");
+          .Append(r.IsRegression ? " " + RegressionNote : "").Append("\n\n").Append(InitNote(a)).Append("\n\n");
         var state = StrategyState(a);
         if (state.Count > 0)
         {

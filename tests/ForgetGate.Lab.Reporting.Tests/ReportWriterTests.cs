@@ -119,6 +119,27 @@ public sealed partial class ReportWriterTests
         }
     }
 
+    [Fact]
+    public void Render_MixedInits_NamesEachGroupsInitInHtmlAndMarkdownAndEachRun()
+    {
+        // Issue 13: a reader must see which init every variant used. The sample's groups are lstm and gru; make gru's
+        // runs linear (as a stored config has it) and leave lstm's without the field (rnn, as every earlier run).
+        var sample = SampleReport.Create();
+        var runs = sample.Runs.Select(r => r.Group == "gru"
+            ? r with { ConfigJson = r.ConfigJson.Replace("{\"variant\"", "{\"init\":\"linear\",\"variant\"", StringComparison.Ordinal) }
+            : r).ToList();
+        var files = ReportWriter.Render(sample with { Runs = runs });
+        foreach (string file in new[] { "report.html", "report.md" })
+        {
+            Assert.Contains("Initialisation (model.init) per variant: gru: linear; lstm: rnn.", files[file], StringComparison.Ordinal);
+            Assert.Contains("U(−1/√D, 1/√D)", files[file], StringComparison.Ordinal);
+        }
+
+        Assert.Contains("gru seed 1, init linear,", files["report.html"], StringComparison.Ordinal);
+        Assert.Contains("lstm seed 1, init rnn,", files["report.html"], StringComparison.Ordinal);
+        Assert.Contains("every run uses rnn", ReportWriter.Render(sample)["report.md"], StringComparison.Ordinal);
+    }
+
     [GeneratedRegex(@"\d,\d{2,}")]
     private static partial Regex DecimalComma();
 

@@ -2,6 +2,7 @@ using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
 using ForgetGate.Lab.Numerics.Cells;
+using ForgetGate.Lab.Numerics.Engines;
 using ForgetGate.Lab.Numerics.Models;
 
 namespace ForgetGate.Lab.Core.Specs;
@@ -19,6 +20,9 @@ public sealed record ModelConfig(Variant Variant, int Hidden, int Layers, string
 {
     /// <summary>The checked cell file named by model.variant, or null for a built-in.</summary>
     public CellGraph? Cell { get; init; }
+
+    /// <summary><c>model.init</c>: the parameters' base distribution before the variant's bias rule.</summary>
+    public ParameterInitKind Init { get; init; }
 
     /// <summary>The built-in's or the cell's name.</summary>
     public string VariantName => Cell?.Name ?? Variant.Name();
@@ -82,7 +86,7 @@ public sealed record RunConfig(string Name, long Seed, ScenarioConfig Scenario, 
                 I("scenario.test_per_task"), D("scenario.validation_fraction"), B("scenario.normalize"), B("scenario.identity_first"),
                 D("scenario.max_angle"), I("scenario.classes_per_task"), S("scenario.head"), S("scenario.drift"), S("scenario.family"),
                 I("scenario.window"), I("scenario.horizon"), D("scenario.noise")),
-            ModelOf(v, S("model.variant"), I("model.hidden"), I("model.layers"), S("model.engine")),
+            ModelOf(v, S("model.variant"), I("model.hidden"), I("model.layers"), S("model.engine")) with { Init = ParameterInitKinds.Parse(S("model.init")) },
             new TrainingConfig(
                 I("training.epochs_per_task"), I("training.batch_size"),
                 new OptimizerConfig(S("training.optimizer.kind"), D("training.optimizer.lr"), D("training.optimizer.beta1"), D("training.optimizer.beta2"),

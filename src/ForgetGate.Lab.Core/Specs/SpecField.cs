@@ -52,6 +52,13 @@ public sealed record SpecField(string Path, SpecFieldType Type, object? Default,
     /// <summary>Whether a spec must give this field.</summary>
     public bool Required { get; init; }
 
+    /// <summary>
+    /// A field added after runs were stored: at its default it is left out of the resolved config (and so of the
+    /// canonical JSON and the config hash), which keeps every earlier run's hash, and with it reuse and store copies,
+    /// as it was. Readers take the default when the field is absent.
+    /// </summary>
+    public bool OmittedAtDefault { get; init; }
+
     /// <summary>Whether the field can hold a list that sweeps over its values.</summary>
     public bool Sweepable { get; init; } = true;
 

@@ -66,7 +66,7 @@ internal sealed class Sweep
             {
                 object? v = sweptAt.TryGetValue(field.Path, out int k) ? _swept[k].Values[index[k]]
                     : _singles.TryGetValue(field.Path, out var s) ? s : field.Default;
-                if (v is not null)
+                if (v is not null && !(field.OmittedAtDefault && v.Equals(field.Default)))
                 {
                     values[field.Path] = v;
                 }

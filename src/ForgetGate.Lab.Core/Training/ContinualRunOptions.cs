@@ -53,6 +53,9 @@ public sealed record ContinualRunOptions(
     /// <summary>The cell file the run computes instead of <see cref="Variant"/> (DESIGN.md §4b), or null.</summary>
     public Numerics.Cells.CellGraph? Cell { get; init; }
 
+    /// <summary><c>model.init</c>: the parameters' base distribution (<see cref="Numerics.Engines.ParameterInitKind"/>).</summary>
+    public Numerics.Engines.ParameterInitKind Init { get; init; }
+
     /// <summary>The built-in's or the cell's name.</summary>
     public string VariantName => Cell?.Name ?? Variant.Name();
 

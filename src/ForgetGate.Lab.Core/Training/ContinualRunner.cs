@@ -61,7 +61,7 @@ public sealed class ContinualRunner : IDisposable
         _dataRng = root.Split("data");
         _strategyRng = root.Split("strategy");
 
-        var config = new RecurrentModelConfig(options.Variant, data.InputSize, options.Hidden, options.Layers, data.Outputs) { Cell = options.Cell }.Validate();
+        var config = new RecurrentModelConfig(options.Variant, data.InputSize, options.Hidden, options.Layers, data.Outputs) { Cell = options.Cell, Init = options.Init }.Validate();
         // The seam: the runner never knows which engine computes the model (DESIGN.md §11).
         _model = ModelEngines.Create(options.Engine, config, pool);
         ParameterInit.Initialize(_model, root.Split("init"), data.Steps);

@@ -69,6 +69,7 @@ public sealed class SpecRunPlanFactory : IRunPlanFactory
             Engine: config.Model.Engine)
         {
             Cell = config.Model.Cell,
+            Init = config.Model.Init,
         };
         return new RunPlan(options, tasks, fingerprint);
     }

@@ -12,8 +12,10 @@ namespace ForgetGate.Lab.Numerics.Engines;
 public static class ParameterInit
 {
     /// <summary>
-    /// PyTorch default init U(−1/√H, 1/√H) for every parameter (head included), in state_dict order, then the variant's
-    /// bias rule: rules write bias_ih and zero the same slice of bias_hh.
+    /// The base draw of <see cref="RecurrentModelConfig.Init"/> for every parameter (head included), in state_dict
+    /// order, then the variant's (or cell file's) bias rule: rules write bias_ih and zero the same slice of bias_hh.
+    /// <see cref="ParameterInitKind.Rnn"/>: PyTorch's nn.LSTM/nn.GRU init, U(−1/√H, 1/√H) on every tensor.
+    /// <see cref="ParameterInitKind.Linear"/>: what a hand-written cell of nn.Linear layers starts from, see there.
     /// </summary>
     public static void Initialize(RecurrentModelConfig config, IReadOnlyList<Parameter> parameters, Rng rng, int sequenceLength)
     {
@@ -24,6 +26,22 @@ public static class ParameterInit
         float bound = 1f / MathF.Sqrt(config.Hidden);
         foreach (var p in parameters)
         {
+            if (config.Init == ParameterInitKind.Linear && LinearBound(config, p.Name) is { } linear)
+            {
+                // NaN marks a hidden-side bias: nn.Linear(H, G·H, bias=False) has none, so it starts (and, being
+                // the same function, is equivalent to being absent) at zero. No draw is spent on it.
+                if (float.IsNaN(linear))
+                {
+                    Array.Clear(p.Value);
+                }
+                else
+                {
+                    rng.FillUniform(p.Value, -linear, linear);
+                }
+
+                continue;
+            }
+
             rng.FillUniform(p.Value, -bound, bound);
         }
 
@@ -113,6 +131,32 @@ public static class ParameterInit
         }
     }
 
+    /// <summary>
+    /// The <see cref="ParameterInitKind.Linear"/> bound of a layer's input-side tensors, 1/√(fan_in) with fan_in the
+    /// layer's input width (D for layer 0, H above it); NaN for a hidden-side bias (zero); null where linear draws
+    /// what rnn draws (weight_hh and the head: their fan_in is H; per-unit params such as ur-lstm's forget_bias or a
+    /// cell's params, which their own rule overwrites or which keep U(−1/√H, 1/√H)).
+    /// </summary>
+    private static float? LinearBound(RecurrentModelConfig config, string name)
+    {
+        for (int k = 0; k < config.Layers; k++)
+        {
+            int fanIn = k == 0 ? config.InputSize : config.Hidden;
+            string layer = string.Create(CultureInfo.InvariantCulture, $"_l{k}");
+            if (name == "rnn.weight_ih" + layer || name == "rnn.bias_ih" + layer)
+            {
+                return 1f / MathF.Sqrt(fanIn);
+            }
+
+            if (name == "rnn.bias_hh" + layer)
+            {
+                return float.NaN;
+            }
+        }
+
+        return null;
+    }
+
     /// <summary>Initialises <paramref name="network"/>'s parameters in place; see the overload.</summary>
     public static void Initialize(IRecurrentNetwork network, Rng rng, int sequenceLength)
     {
@@ -134,4 +178,59 @@ public static class ParameterInit
 
         throw new ArgumentException($"Unknown parameter '{name}'; known names: {string.Join(", ", parameters.Select(p => p.Name))}.", nameof(name));
     }
+}
+
+/// <summary>
+/// <c>model.init</c>: the base distribution of a model's parameters before the variant's bias rule (issue 13: both
+/// conventions are in use, and a CIFG learns measurably differently under each).
+/// </summary>
+public enum ParameterInitKind
+{
+    /// <summary>
+    /// PyTorch's recurrent-module init (nn.LSTM, nn.GRU): every weight and bias U(−1/√H, 1/√H), both biases drawn.
+    /// The default, and what every run stored before model.init existed used.
+    /// </summary>
+    Rnn,
+
+    /// <summary>
+    /// A hand-written cell of nn.Linear layers, <c>x2h = nn.Linear(D_k, G·H)</c> and <c>h2h = nn.Linear(H, G·H, bias=False)</c>:
+    /// weight_ih and bias_ih U(−1/√D_k, 1/√D_k) (D_0 = the input width, 28 for an image row; D_k = H above), weight_hh
+    /// U(−1/√H, 1/√H), bias_hh 0 (the one bias is the input side's); the head, nn.Linear(H, C) either way, is unchanged.
+    /// nn.Linear draws its weight by kaiming_uniform_(a = √5), whose bound is exactly 1/√fan_in. bias_hh stays in the
+    /// layout (PyTorch's nn.LSTM one) and trains like any parameter, so after the first step the two biases move
+    /// together where a one-bias cell has one: the starting function is the hand-written cell's, the bias's Adam step
+    /// size is not. Golden: tests/…/Golden/data/make_init_golden.py.
+    /// </summary>
+    Linear,
+}
+
+/// <summary>Names of <see cref="ParameterInitKind"/> as written in specs.</summary>
+public static class ParameterInitKinds
+{
+    /// <summary>Every init's spec name, default first.</summary>
+    public static IReadOnlyList<string> Names { get; } = ["rnn", "linear"];
+
+    /// <summary>The spec name (<c>rnn</c>, <c>linear</c>).</summary>
+    public static string Name(this ParameterInitKind kind) => kind switch
+    {
+        ParameterInitKind.Rnn => "rnn",
+        ParameterInitKind.Linear => "linear",
+        _ => throw new ArgumentOutOfRangeException(nameof(kind), kind, "Unknown init."),
+    };
+
+    /// <summary>One line on what the init draws, for reports and help (the enum's docs say why).</summary>
+    public static string Describe(this ParameterInitKind kind) => kind switch
+    {
+        ParameterInitKind.Rnn => "PyTorch's nn.LSTM/nn.GRU init: every weight and both biases U(−1/√H, 1/√H)",
+        ParameterInitKind.Linear => "a hand-written cell of nn.Linear layers: weight_ih and bias_ih U(−1/√D, 1/√D) (D the layer's input width), weight_hh U(−1/√H, 1/√H), bias_hh 0",
+        _ => throw new ArgumentOutOfRangeException(nameof(kind), kind, "Unknown init."),
+    };
+
+    /// <summary>Parses a spec name; the error lists the known ones.</summary>
+    public static ParameterInitKind Parse(string name) => name switch
+    {
+        "rnn" => ParameterInitKind.Rnn,
+        "linear" => ParameterInitKind.Linear,
+        _ => throw new ArgumentException($"Unknown model.init '{name}'; expected one of: {string.Join(", ", Names)}.", nameof(name)),
+    };
 }

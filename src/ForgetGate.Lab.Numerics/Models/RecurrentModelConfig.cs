@@ -12,6 +12,12 @@ public sealed record RecurrentModelConfig(Variant Variant, int InputSize, int Hi
     /// <summary>A checked cell file computed instead of <see cref="Variant"/>; null for the built-ins.</summary>
     public CellGraph? Cell { get; init; }
 
+    /// <summary>
+    /// How <see cref="Engines.ParameterInit"/> draws the parameters (<c>model.init</c>). Not part of equality: it is
+    /// where training starts, not the network's shape, so a checkpoint fits a model of either init.
+    /// </summary>
+    public Engines.ParameterInitKind Init { get; init; }
+
     /// <summary>The network of a cell file.</summary>
     public static RecurrentModelConfig ForCell(CellGraph cell, int inputSize, int hidden, int layers, int outputs)
     {

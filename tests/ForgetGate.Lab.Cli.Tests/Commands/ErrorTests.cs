@@ -172,9 +172,14 @@ public sealed class ErrorTests : IDisposable
     [Fact]
     public void ParseErrors_ExitTwoWithTheProblemAndAPointerToHelp()
     {
-        var result = Forgetgate("reproduce", "abc", "--db", Db);
+        var result = Forgetgate("model", "abc", "--db", Db);
         Assert.Equal(2, result.Code);
-        Assert.Equal(["forgetgate reproduce: Cannot parse argument 'abc' for command 'reproduce' as expected type 'System.Int64'.", "See 'forgetgate reproduce --help'."], result.ErrLines);
+        Assert.Equal(["forgetgate model: Cannot parse argument 'abc' for command 'model' as expected type 'System.Int64'.", "See 'forgetgate model --help'."], result.ErrLines);
+
+        // reproduce takes a run id or a run checkpoint file, so 'abc' is a file that is not there.
+        var reproduce = Forgetgate("reproduce", "abc", "--db", Db);
+        Assert.Equal(2, reproduce.Code);
+        Assert.Equal([$"forgetgate reproduce: 'abc' is neither a run id nor an existing run checkpoint file ({Path.Combine(_dir, "abc")} does not exist)."], reproduce.ErrLines);
 
         var unknown = Forgetgate("status", "--bogus");
         Assert.Equal(2, unknown.Code);

@@ -1,5 +1,6 @@
 using System.Globalization;
 using ForgetGate.Lab.Core.Specs;
+using ForgetGate.Lab.Numerics.Engines;
 using ForgetGate.Lab.Numerics.Models;
 
 namespace ForgetGate.Lab.Core.Tests.Specs;
@@ -199,6 +200,40 @@ public sealed class SpecReaderTests
         Assert.Equal("torch", torch.Config.Model.Engine);
         Assert.NotEqual(plain.ConfigHash, torch.ConfigHash);
         Assert.Equal("torch", RunConfig.FromCanonicalJson(torch.CanonicalJson).Model.Engine);
+    }
+
+    [Fact]
+    public void Parse_Init_DefaultRnnLeavesTheConfigAndHashOfEarlierRuns()
+    {
+        // aa0e2894cf9d… is what `forgetgate spec check` printed for Minimal on the build before model.init existed:
+        // runs stored then must keep their hash (reuse, store copy), so at its default the field is left out.
+        var plain = Assert.Single(SpecReader.Parse(Minimal, "exp.yaml").Points);
+        var rnn = Assert.Single(SpecReader.Parse(Minimal, "exp.yaml", ["model.init=rnn"]).Points);
+        Assert.StartsWith("aa0e2894cf9d", plain.ConfigHash, StringComparison.Ordinal);
+        Assert.Equal(plain.CanonicalJson, rnn.CanonicalJson);
+        Assert.Equal(plain.ConfigHash, rnn.ConfigHash);
+        Assert.DoesNotContain("\"init\"", plain.CanonicalJson, StringComparison.Ordinal);
+        Assert.Equal(ParameterInitKind.Rnn, plain.Config.Model.Init);
+        Assert.Equal(ParameterInitKind.Rnn, RunConfig.FromCanonicalJson(plain.CanonicalJson).Model.Init);
+    }
+
+    [Fact]
+    public void Parse_InitLinear_IsStoredHashedAndReadBack()
+    {
+        var linear = Assert.Single(SpecReader.Parse(Minimal, "exp.yaml", ["model.init=linear"]).Points);
+        Assert.Equal(ParameterInitKind.Linear, linear.Config.Model.Init);
+        Assert.Contains("\"init\":\"linear\"", linear.CanonicalJson, StringComparison.Ordinal);
+        Assert.NotEqual(Assert.Single(SpecReader.Parse(Minimal, "exp.yaml").Points).ConfigHash, linear.ConfigHash);
+        Assert.Equal(ParameterInitKind.Linear, RunConfig.FromCanonicalJson(linear.CanonicalJson).Model.Init);
+        Assert.Equal(2, SpecReader.Parse(Minimal, "exp.yaml", ["model.init=[rnn,linear]"]).Points.Count);
+    }
+
+    [Fact]
+    public void Parse_UnknownInit_NamesFieldAndChoices()
+    {
+        var e = Invalid(Minimal, "model.init=xavier");
+        Assert.Contains("model.init", e.Message, StringComparison.Ordinal);
+        Assert.Contains("rnn, linear", e.Message, StringComparison.Ordinal);
     }
 
     [Fact]
