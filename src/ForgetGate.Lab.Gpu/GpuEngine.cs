@@ -50,7 +50,23 @@ public sealed class GpuEngine : IModelEngine
     }
 
     /// <inheritdoc />
-    public IRecurrentNetwork Create(RecurrentModelConfig config, ComputePool pool) => new GpuNetwork(SharedDevice, config);
+    public IRecurrentNetwork Create(RecurrentModelConfig config, ComputePool pool)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        RequireSupported(config);
+        return new GpuNetwork(SharedDevice, config);
+    }
+
+    /// <summary>
+    /// Refuses what the gpu kernels do not compute yet: a cell file (its parameters would be read as the built-in's).
+    /// </summary>
+    internal static void RequireSupported(RecurrentModelConfig config)
+    {
+        if (config.Cell is { } cell)
+        {
+            throw new EngineUnavailableException($"The gpu engine does not compute cell files yet (model.variant '{cell.Name}'); use model.engine: managed or torch for cells, or a built-in variant.");
+        }
+    }
 }
 
 /// <summary>One run on a <see cref="GpuRecurrentBatch"/> of one, with host parameter buffers (see <see cref="GpuEngine"/>).</summary>
@@ -82,7 +98,22 @@ internal sealed class GpuNetwork : IRecurrentNetwork
 
     public void Forward(ReadOnlySpan<float> x, int batch, int steps, Span<float> output, bool training)
     {
-        int d = Config.InputSize;
+        CheckInput(x, batch, steps, Config.InputSize);
+        lock (_device.Gate)
+        {
+            _batch.SetParameters(0, _parameters);
+            _batch.Forward(x, batch, steps, output, training);
+        }
+
+        _lastBatch = batch;
+        _lastSteps = steps;
+    }
+
+    /// <summary>The seam's input checks: x is [batch, steps, d] and finite; a non-finite value is named by its position.</summary>
+    internal static void CheckInput(ReadOnlySpan<float> x, int batch, int steps, int d)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(batch, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThan(steps, 1);
         if (x.Length != (long)batch * steps * d)
         {
             throw new ArgumentException($"Input x has {x.Length} values; expected batch·steps·InputSize = {batch}·{steps}·{d} = {(long)batch * steps * d}.", nameof(x));
@@ -97,15 +128,6 @@ internal sealed class GpuNetwork : IRecurrentNetwork
                     nameof(x));
             }
         }
-
-        lock (_device.Gate)
-        {
-            _batch.SetParameters(0, _parameters);
-            _batch.Forward(x, batch, steps, output, training);
-        }
-
-        _lastBatch = batch;
-        _lastSteps = steps;
     }
 
     public void Backward(ReadOnlySpan<float> dOutput)

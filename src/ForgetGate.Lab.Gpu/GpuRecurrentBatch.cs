@@ -220,6 +220,63 @@ public sealed class GpuRecurrentBatch : IDisposable
     }
 
     /// <summary>
+    /// Makes room for a forward pass of (<paramref name="batch"/>, <paramref name="steps"/>) before per-run inputs are
+    /// uploaded with <see cref="SetInput"/> (<see cref="GpuSweepBatch"/>: only some runs have a call in a launch).
+    /// </summary>
+    internal void Prepare(int batch, int steps, bool training)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(batch, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThan(steps, 1);
+        Ensure(batch, steps, training);
+    }
+
+    /// <summary>Uploads one run's input [batch, steps, InputSize] into its slot; the other runs' slots keep what they hold.</summary>
+    internal void SetInput(int run, ReadOnlySpan<float> x, int batch, int steps)
+    {
+        CheckRun(run);
+        int n = batch * steps * Config.InputSize;
+        if (x.Length != n || batch > _capBatch || steps > _capSteps)
+        {
+            throw new ArgumentException($"Input x has {x.Length} values for batch {batch}, steps {steps}; expected {n} within the prepared capacity.", nameof(x));
+        }
+
+        _xRaw!.View.SubView((long)run * n, n).CopyFromCPU(ref MemoryMarshal.GetReference(x), n);
+    }
+
+    /// <summary>Forward of every run on the inputs in their slots (see <see cref="Prepare"/>); logits stay on the device.</summary>
+    internal void ForwardSlots(int batch, int steps, bool training) => ForwardOnDevice(batch, steps, training);
+
+    /// <summary>Copies one run's logits [batch, Outputs] of the last forward pass.</summary>
+    internal void CopyLogits(int run, Span<float> logits)
+    {
+        CheckRun(run);
+        int n = _batch * Config.Outputs;
+        if (logits.Length < n)
+        {
+            throw new ArgumentException($"logits has {logits.Length} values; expected at least batch·Outputs = {n}.", nameof(logits));
+        }
+
+        _logits!.View.SubView((long)run * n, n).CopyToCPU(ref MemoryMarshal.GetReference(logits), n);
+    }
+
+    /// <summary>Uploads one run's dL/dlogits [batch, Outputs] for the next <see cref="BackwardSlots"/>.</summary>
+    internal void SetOutputGradient(int run, ReadOnlySpan<float> dLogits)
+    {
+        CheckRun(run);
+        RequireTrainingState();
+        int n = _batch * Config.Outputs;
+        if (dLogits.Length != n)
+        {
+            throw new ArgumentException($"dLogits has {dLogits.Length} values; expected batch·Outputs = {n}.", nameof(dLogits));
+        }
+
+        _dLogits!.View.SubView((long)run * n, n).CopyFromCPU(ref MemoryMarshal.GetReference(dLogits), n);
+    }
+
+    /// <summary>Backward of every run from the output gradients in their slots; gradients stay on the device.</summary>
+    internal void BackwardSlots() => BackwardOnDevice();
+
+    /// <summary>
     /// One training step of every active run: forward, softmax cross-entropy (mean over the batch), backward, optional
     /// global-norm clipping (per run), optimizer. <paramref name="x"/> is [runs, batch, steps, InputSize],
     /// <paramref name="labels"/> [runs, batch]. Losses [runs] are written when <paramref name="losses"/> is not empty
@@ -690,6 +747,9 @@ public sealed class GpuRecurrentBatch : IDisposable
             _labels = _acc.Allocate1D<int>(runs * b);
         }
 
+        // Slots no run has written yet are computed too (GpuSweepBatch); zeros keep that arithmetic tame.
+        _xRaw.View.MemSetToZero();
+        _dLogits?.View.MemSetToZero();
         _capBatch = b;
         _capSteps = t;
         _capTraining = tr;

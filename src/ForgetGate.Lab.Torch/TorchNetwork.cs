@@ -1,4 +1,5 @@
 using System.Globalization;
+using ForgetGate.Lab.Numerics.Cells;
 using ForgetGate.Lab.Numerics.Engines;
 using ForgetGate.Lab.Numerics.Models;
 using ForgetGate.Lab.Numerics.Serialization;
@@ -12,8 +13,9 @@ namespace ForgetGate.Lab.Torch;
 /// <summary>
 /// A stacked recurrent network computed by libtorch. lstm, lstm-fb1 and chrono run as one nn.LSTM per layer and gru as
 /// nn.GRU (PyTorch's gate order and "reset after" GRU are exactly DESIGN.md §4); cifg and ur-lstm are explicit cells
-/// over the time steps (one input projection for all steps, then per step the recurrent product and the gate maths),
-/// and autograd gives every backward pass. The host <see cref="Parameters"/> are the truth (the seam's contract):
+/// over the time steps (one input projection for all steps, then per step the recurrent product and the gate maths);
+/// a cell file (<see cref="RecurrentModelConfig.Cell"/>) runs its step's expressions as torch ops
+/// (<see cref="TorchCellLayer"/>). Autograd gives every backward pass. The host <see cref="Parameters"/> are the truth (the seam's contract):
 /// every Forward copies them into the torch leaves, Backward copies the leaves' gradients out.
 /// </summary>
 internal sealed class TorchNetwork : IRecurrentNetwork
@@ -23,6 +25,7 @@ internal sealed class TorchNetwork : IRecurrentNetwork
     private readonly Tensor[] _leaves;            // same order as _host
     private readonly nn.Module?[] _modules;           // nn.LSTM / nn.GRU per layer, or none for explicit cells
     private readonly Tensor?[][] _cellWeights;    // explicit cells: [w_ih, w_hh, b_ih, b_hh, forget_bias?] per layer
+    private readonly TorchCellLayer?[] _cellFileLayers;   // cell files (DESIGN.md §4b)
     private readonly Tensor _headWeight;
     private readonly Tensor _headBias;
 
@@ -44,6 +47,7 @@ internal sealed class TorchNetwork : IRecurrentNetwork
         _leaves = new Tensor[_host.Length];
         _modules = new nn.Module?[config.Layers];
         _cellWeights = new Tensor?[config.Layers][];
+        _cellFileLayers = new TorchCellLayer?[config.Layers];
         _layerInputs = new Tensor?[config.Layers];
         _layerOutputs = new Tensor?[config.Layers];
         _cellForget = new Tensor?[config.Layers];
@@ -52,7 +56,16 @@ internal sealed class TorchNetwork : IRecurrentNetwork
         {
             long din = k == 0 ? config.InputSize : config.Hidden;
             string sfx = string.Create(CultureInfo.InvariantCulture, $"_l{k}");
-            if (UsesModule(config.Variant))
+            if (config.Cell is { } cell)
+            {
+                var layer = new TorchCellLayer(cell, k, din, config.Hidden);
+                _cellFileLayers[k] = layer;
+                foreach (var (name, leaf) in layer.Leaves)
+                {
+                    byName[name] = leaf;
+                }
+            }
+            else if (UsesModule(config.Variant))
             {
                 nn.Module module = config.Variant == Variant.Gru
                     ? nn.GRU(din, config.Hidden, numLayers: 1, batchFirst: true)
@@ -144,7 +157,8 @@ internal sealed class TorchNetwork : IRecurrentNetwork
             {
                 LSTM lstm => lstm.call(seq).Item1,
                 GRU gru => gru.call(seq).Item1,
-                _ => CellLayer(k, seq),
+                _ when _cellFileLayers[k] is { } cellLayer => CellFileLayer(k, cellLayer, seq),
+                _ => BuiltInCellLayer(k, seq),
             };
             _layerOutputs[k] = seq.detach().MoveToOuterDisposeScope();
         }
@@ -236,6 +250,11 @@ internal sealed class TorchNetwork : IRecurrentNetwork
             m?.Dispose();
         }
 
+        foreach (var layer in _cellFileLayers)
+        {
+            layer?.Dispose();
+        }
+
         foreach (var w in _cellWeights)
         {
             foreach (var t in w ?? [])
@@ -259,8 +278,66 @@ internal sealed class TorchNetwork : IRecurrentNetwork
         _ => 4, // rnn.forget_bias (ur-lstm)
     };
 
+    /// <summary>
+    /// A cell file's layer over all steps; keeps its forget gate for telemetry and, like the managed engine, refuses
+    /// a non-finite h or state with <see cref="CellNonFiniteException"/> naming the step, row, unit and expression.
+    /// </summary>
+    private Tensor CellFileLayer(int k, TorchCellLayer layer, Tensor seq)
+    {
+        var hs = layer.Forward(seq, out var forget, out var states);
+        _cellForget[k] = forget.MoveToOuterDisposeScope();
+        using (no_grad())
+        {
+            bool finite = isfinite(hs).all().item<bool>() && states.All(s => isfinite(s).all().item<bool>());
+            if (!finite)
+            {
+                ThrowNonFinite(k, layer, seq, hs.detach(), states);
+            }
+        }
+
+        return hs;
+    }
+
+    private void ThrowNonFinite(int k, TorchCellLayer layer, Tensor seq, Tensor hs, Tensor[] states)
+    {
+        var graph = Config.Cell!;
+        int h = Config.Hidden;
+        // The first step (then row, then unit) where h or a state is not finite: the managed engine's search order.
+        var bad = ~isfinite(hs.permute(1, 0, 2));          // [T, B, H]
+        foreach (var s in states)
+        {
+            bad = bad | ~isfinite(s);
+        }
+
+        long flat = bad.flatten().nonzero()[0, 0].item<long>();
+        int t = (int)(flat / (_batch * h));
+        int b = (int)(flat / h % _batch);
+        int u = (int)(flat % h);
+        var values = layer.Replay(seq.detach(), hs, states, t);
+        float At(int node) => values[node][b, u].item<float>();
+        int culprit = graph.HiddenOutput;
+        for (int i = 0; i < values.Length; i++)
+        {
+            if (!float.IsFinite(At(i)))
+            {
+                culprit = i;
+                break;
+            }
+        }
+
+        string line = graph.LineOf(culprit);
+        string inputs = string.Join(", ", Enumerable.Range(0, graph.InputCount)
+            .Select(i => $"{graph.Describe(i)} = {At(i).ToString("G6", CultureInfo.InvariantCulture)}"));
+        throw new CellNonFiniteException(
+            $"Cell '{graph.Name}' went non-finite in layer {k} at time step {t}, batch row {b}, unit {u}: " +
+            $"{line} gave {At(culprit).ToString(CultureInfo.InvariantCulture)} (its inputs there: {inputs}).")
+        {
+            Expression = line,
+        };
+    }
+
     /// <summary>cifg or ur-lstm over all steps (DESIGN.md §4); returns h for every step [B, T, H] and keeps the effective forget gate.</summary>
-    private Tensor CellLayer(int k, Tensor seq)
+    private Tensor BuiltInCellLayer(int k, Tensor seq)
     {
         var w = _cellWeights[k];
         int h = Config.Hidden;

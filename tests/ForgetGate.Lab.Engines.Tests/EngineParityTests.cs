@@ -1,8 +1,5 @@
 using ForgetGate.Lab.Numerics.Engines;
-using ForgetGate.Lab.Numerics.Losses;
 using ForgetGate.Lab.Numerics.Models;
-using ForgetGate.Lab.Numerics.Optim;
-using ForgetGate.Lab.Numerics.Random;
 using ForgetGate.Lab.Numerics.Serialization;
 using ForgetGate.Lab.Torch;
 
@@ -13,14 +10,11 @@ namespace ForgetGate.Lab.Engines.Tests;
 /// Adam steps. Each engine is float32 with its own summation order, so they agree to float32 rounding amplified by
 /// depth and steps; the tolerances are the (1e-5 logits, 1e-4 relative gradients, 1e-3 relative loss), and
 /// both engines are separately checked against float64 and PyTorch goldens in the Numerics tests. Sizes are odd so
-/// no vector width or tile divides them. FORGETGATE_TEST_SEED overrides the seed.
+/// no vector width or tile divides them (<see cref="Parity"/>). Cell files: <see cref="CellAutogradParityTests"/>.
 /// </summary>
 public sealed class EngineParityTests
 {
-    private const int D = 5, H = 7, C = 3, T = 6, B = 5;
-
-    private static readonly ulong s_seed =
-        ulong.TryParse(Environment.GetEnvironmentVariable("FORGETGATE_TEST_SEED"), out var s) ? s : 20261201UL;
+    private const int D = Parity.D, H = Parity.H, C = Parity.C, T = Parity.T, B = Parity.B;
 
     public EngineParityTests() => ModelEngines.Register(TorchEngine.Instance);
 
@@ -51,12 +45,12 @@ public sealed class EngineParityTests
             using var managed = ModelCheckpoint.Load(path, "managed");
             using var torch = ModelCheckpoint.Load(path, "torch");
             Assert.Equal("torch", torch.Engine);
-            var x = Input(B, T, D, "x");
+            var x = Parity.Input(B, T, D, "x");
             var a = new float[B * C];
             var b = new float[B * C];
             managed.Forward(x, B, T, a, training: false);
             torch.Forward(x, B, T, b, training: false);
-            AssertClose(a, b, 1e-5, $"{variant} logits");
+            Parity.AssertClose(a, b, 1e-5, $"{variant} logits");
 
             for (int k = 0; k < layers; k++)
             {
@@ -64,7 +58,7 @@ public sealed class EngineParityTests
                 var gb = new float[T * B * H];
                 Assert.Equal(ga.Length, managed.CopyForgetGates(k, ga));
                 Assert.Equal(gb.Length, torch.CopyForgetGates(k, gb));
-                AssertClose(ga, gb, 1e-5, $"{variant} forget gate of layer {k}");
+                Parity.AssertClose(ga, gb, 1e-5, $"{variant} forget gate of layer {k}");
             }
         }
         finally
@@ -79,28 +73,9 @@ public sealed class EngineParityTests
     {
         using var managed = Build("managed", variant, layers);
         using var torch = Build("torch", variant, layers);
-        var x = Input(B, T, D, "x");
-        var labels = Labels(B, "y");
-        foreach (var net in new[] { managed, torch })
-        {
-            var logits = new float[B * C];
-            var dLogits = new float[B * C];
-            net.Forward(x, B, T, logits, training: true);
-            Losses.SoftmaxCrossEntropy(logits, labels, B, C, dLogits);
-            net.Backward(dLogits);
-        }
-
-        for (int i = 0; i < managed.Parameters.Count; i++)
-        {
-            var p = managed.Parameters[i];
-            var q = torch.Parameters[i];
-            Assert.Equal(p.Name, q.Name);
-            // Relative to the tensor's largest gradient: single elements near 0 have no meaningful relative error.
-            double scale = Math.Max(p.Gradient.Max(Math.Abs), 1e-6);
-            double worst = p.Gradient.Zip(q.Gradient, (u, v) => Math.Abs(u - v)).Max() / scale;
-            Assert.True(worst <= 1e-4, $"{variant} L={layers} {p.Name}: max |Δgrad| / max|grad| = {worst:E3}");
-            Assert.Contains(p.Gradient, g => g != 0f);
-        }
+        Parity.ForwardBackward(managed);
+        Parity.ForwardBackward(torch);
+        Parity.AssertGradientsClose(managed, torch, $"{variant} L={layers}");
     }
 
     [Theory]
@@ -113,14 +88,7 @@ public sealed class EngineParityTests
         // Same start, same batches, our Adam on each engine's host buffers (the seam's contract).
         using var managed = Build("managed", variant, 2);
         using var torch = Build("torch", variant, 2);
-        var lossA = Train(managed);
-        var lossB = Train(torch);
-        Assert.True(lossA[^1] < lossA[0], $"managed loss did not fall: {lossA[0]} → {lossA[^1]}");
-        for (int s = 0; s < lossA.Length; s++)
-        {
-            double rel = Math.Abs(lossA[s] - lossB[s]) / Math.Abs(lossA[s]);
-            Assert.True(rel <= 1e-3, $"{variant} step {s}: managed {lossA[s]:R}, torch {lossB[s]:R}, relative {rel:E3}");
-        }
+        Parity.AssertLossesClose(Parity.Train(managed), Parity.Train(torch), variant.ToString());
     }
 
     [Fact]
@@ -128,7 +96,7 @@ public sealed class EngineParityTests
     {
         using var torch = Build("torch", Variant.Lstm, 1);
         var y = new float[B * C];
-        torch.Forward(Input(B, T, D, "x"), B, T, y, training: false);
+        torch.Forward(Parity.Input(B, T, D, "x"), B, T, y, training: false);
         Assert.Throws<InvalidOperationException>(() => torch.Backward(new float[B * C]));
     }
 
@@ -136,64 +104,12 @@ public sealed class EngineParityTests
     public void Forward_NonFiniteInput_NamesThePosition()
     {
         using var torch = Build("torch", Variant.Gru, 1);
-        var x = Input(B, T, D, "x");
+        var x = Parity.Input(B, T, D, "x");
         x[(2 * T * D) + (3 * D) + 4] = float.NaN;
         var e = Assert.Throws<ArgumentException>(() => torch.Forward(x, B, T, new float[B * C], training: false));
         Assert.Contains("[batch 2, step 3, feature 4]", e.Message, StringComparison.Ordinal);
     }
 
-    private static double[] Train(IRecurrentNetwork net)
-    {
-        var adam = new Adam(net.Parameters, lr: 0.01f);
-        var losses = new double[50];
-        var logits = new float[B * C];
-        var dLogits = new float[B * C];
-        for (int s = 0; s < losses.Length; s++)
-        {
-            var x = Input(B, T, D, $"x{s % 5}");
-            var labels = Labels(B, $"y{s % 5}");
-            net.Forward(x, B, T, logits, training: true);
-            losses[s] = Losses.SoftmaxCrossEntropy(logits, labels, B, C, dLogits);
-            net.Backward(dLogits);
-            GradientClipping.ClipGlobalNorm(net.Parameters, 5f);
-            adam.Step();
-        }
-
-        return losses;
-    }
-
-    private static IRecurrentNetwork Build(string engine, Variant variant, int layers)
-    {
-        var net = ModelEngines.Create(engine, new RecurrentModelConfig(variant, D, H, layers, C));
-        ParameterInit.Initialize(net, new Rng(s_seed).Split("init"), T);
-        return net;
-    }
-
-    private static float[] Input(int batch, int steps, int input, string stream)
-    {
-        var rng = new Rng(s_seed).Split(stream);
-        var x = new float[batch * steps * input];
-        for (int i = 0; i < x.Length; i++)
-        {
-            x[i] = (float)rng.NextGaussian();
-        }
-
-        return x;
-    }
-
-    private static int[] Labels(int batch, string stream)
-    {
-        var rng = new Rng(s_seed).Split(stream);
-        return Enumerable.Range(0, batch).Select(_ => rng.NextInt(C)).ToArray();
-    }
-
-    private static void AssertClose(float[] expected, float[] actual, double tolerance, string what)
-    {
-        Assert.Equal(expected.Length, actual.Length);
-        for (int i = 0; i < expected.Length; i++)
-        {
-            double diff = Math.Abs(expected[i] - actual[i]);
-            Assert.True(diff <= tolerance, $"{what} [{i}]: managed {expected[i]:R}, torch {actual[i]:R}, |Δ| {diff:E3} > {tolerance:E0} (seed {s_seed})");
-        }
-    }
+    private static IRecurrentNetwork Build(string engine, Variant variant, int layers) =>
+        Parity.Build(engine, new RecurrentModelConfig(variant, D, H, layers, C));
 }

@@ -29,11 +29,13 @@ internal static class WorkerCommand
         var untilEmpty = new Option<bool>("--until-empty") { Description = "Exit when no run is queued or running." };
         var checkpoints = new Option<string?>("--checkpoints") { Description = "Checkpoint root directory (default: 'checkpoints' beside a SQLite database, results/checkpoints for a PostgreSQL one; put it on a shared file system so another machine can resume a run)." };
         var sweep = new Option<string?>("--sweep") { Description = "Work only this sweep (id or name); with --until-empty, exit when it is done. Default: every sweep." };
+        var gpu = new Option<bool>("--gpu") { Description = "Train queued runs of model.engine gpu in batches: each slot claims up to --gpu-batch runs of one shape and trains them together, one launch per step for all (README: sweep batching)." };
+        var gpuBatch = new Option<int?>("--gpu-batch") { Description = "With --gpu: the most runs trained together (default 64)." };
         var shutdown = new Option<double>("--shutdown-seconds") { Description = "Graceful shutdown budget on SIGTERM/Ctrl-C.", DefaultValueFactory = _ => 20 };
 
         var command = new Command(Name, "Claim queued runs and execute them until stopped (SIGTERM/Ctrl-C checkpoints and releases running runs).\nExample: forgetgate worker --db results/forgetgate.db --concurrency 2 --until-empty")
         {
-            db, concurrency, threads, lease, heartbeat, poll, untilEmpty, checkpoints, sweep, shutdown,
+            db, concurrency, threads, lease, heartbeat, poll, untilEmpty, checkpoints, sweep, gpu, gpuBatch, shutdown,
         };
 
         // The generic host, not System.CommandLine, owns SIGTERM/Ctrl-C here (CliApp gives this command no termination
@@ -70,6 +72,17 @@ internal static class WorkerCommand
                 o.UntilEmpty |= parse.GetValue(untilEmpty);
                 o.CheckpointRoot = parse.GetValue(checkpoints) ?? o.CheckpointRoot;
                 o.SweepId = sweepId ?? o.SweepId;
+                if (parse.GetValue(gpu) || o.GpuBatch > 0)
+                {
+                    o.GpuBatch = parse.GetValue(gpuBatch) ?? (o.GpuBatch > 0 ? o.GpuBatch : 64);
+                }
+            }
+
+            if (parse.GetValue(gpuBatch) is { } size && (!parse.GetValue(gpu) || size < 1))
+            {
+                throw new CliException(ExitCodes.BadInput, parse.GetValue(gpu)
+                    ? $"--gpu-batch {size}: expected at least 1 run trained together."
+                    : $"--gpu-batch {size}: only meaningful with --gpu.");
             }
 
             using var host = WorkerHost.Build(Configure, parse.GetValue(shutdown), verbose: parse.GetValue(CliApp.Verbose), services: workerServices);

@@ -17,7 +17,7 @@ namespace ForgetGate.Lab.Cli.Worker;
 /// <see cref="WorkerOptions.OutageWaitSeconds"/> the worker gives up after that long and stops (<c>run</c> exits 3);
 /// on shutdown every running run is cancelled, checkpoints itself and is released without burning an attempt.
 /// </summary>
-internal sealed class RunWorker : BackgroundService
+internal sealed partial class RunWorker : BackgroundService
 {
     private readonly IRunStore _store;
     private readonly WorkerOptions _options;
@@ -74,7 +74,12 @@ internal sealed class RunWorker : BackgroundService
             int applied = await WithStoreRetryAsync(() => _store.MigrateAsync(stoppingToken), stoppingToken).ConfigureAwait(false);
             WorkerLog.Migrated(_logger, applied);
 
-            var slots = Enumerable.Range(0, _options.Concurrency).Select(slot => Task.Run(() => SlotAsync(slot, stoppingToken), CancellationToken.None));
+            if (_options.GpuBatch > 0)
+            {
+                PrepareGpuSlots();
+            }
+
+            var slots = Enumerable.Range(0, _options.Concurrency).Select(slot => Task.Run(() => _options.GpuBatch > 0 ? GpuSlotAsync(slot, stoppingToken) : SlotAsync(slot, stoppingToken), CancellationToken.None));
             await Task.WhenAll(slots).ConfigureAwait(false);
             if (_options.UntilEmpty && !stoppingToken.IsCancellationRequested)
             {
@@ -147,7 +152,7 @@ internal sealed class RunWorker : BackgroundService
         return status.Where(s => _options.SweepId is null || s.SweepId == _options.SweepId).All(s => s.Queued == 0 && s.Running == 0);
     }
 
-    private async Task ExecuteRunAsync(int slot, ClaimedRun run, CancellationToken stoppingToken)
+    private async Task ExecuteRunAsync(int slot, ClaimedRun run, CancellationToken stoppingToken, Numerics.Engines.IModelEngine? engine = null)
     {
         WorkerLog.Claimed(_logger, run.RunId, run.Attempt, run.MaxAttempts, slot, run.LastCheckpoint?.Path ?? "start");
         var clock = Stopwatch.StartNew();
@@ -163,7 +168,7 @@ internal sealed class RunWorker : BackgroundService
         {
             var executor = SelectExecutor(run);
             Directory.CreateDirectory(directory);
-            var context = new RunContext(run.RunId, run.SweepId, run.ConfigJson, run.ConfigHash, run.Seed, run.Attempt, _options.ThreadsPerRun, directory, run.LastCheckpoint, sink);
+            var context = new RunContext(run.RunId, run.SweepId, run.ConfigJson, run.ConfigHash, run.Seed, run.Attempt, _options.ThreadsPerRun, directory, run.LastCheckpoint, sink) { Engine = engine };
             await executor.ExecuteAsync(context, runCancellation.Token).ConfigureAwait(false);
             if (!sink.Completed)
             {

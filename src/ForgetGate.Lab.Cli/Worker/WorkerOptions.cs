@@ -90,6 +90,12 @@ internal sealed class WorkerOptions
     /// <summary>Lease owner name; default host:pid.</summary>
     public string? Owner { get; set; }
 
+    /// <summary>
+    /// <c>--gpu</c>: each slot claims up to this many queued runs of one batch key (<see cref="GpuBatchKey"/>) and trains
+    /// them together on the gpu engine; 0 (the default): runs are claimed one at a time.
+    /// </summary>
+    public int GpuBatch { get; set; }
+
     /// <summary>Work only this sweep (and, with <see cref="UntilEmpty"/>, stop when it is done); null: every sweep.</summary>
     public long? SweepId { get; set; }
 }
@@ -139,6 +145,11 @@ internal sealed class WorkerOptionsValidator : IValidateOptions<WorkerOptions>
         if (options.OutageWaitSeconds is { } wait && !(wait > 0 && wait <= 7 * 86_400))
         {
             errors.Add($"--outage-wait {wait}: expected seconds in (0, 604800].");
+        }
+
+        if (options.GpuBatch is < 0 or > 4096)
+        {
+            errors.Add($"--gpu-batch {options.GpuBatch}: expected 1..4096 runs trained together.");
         }
 
         return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);

@@ -21,4 +21,12 @@ public sealed record RunContext(
     int ThreadsPerRun,
     string CheckpointDirectory,
     CheckpointRecord? LastCheckpoint,
-    IRunSink Sink);
+    IRunSink Sink)
+{
+    /// <summary>
+    /// The engine object that builds this run's network, when the worker chose one (<c>worker --gpu</c> hands each run
+    /// of a batch its seat in the shared launches); null: the engine the config's <c>model.engine</c> names. It must
+    /// compute what that name computes, so results do not depend on it.
+    /// </summary>
+    public Numerics.Engines.IModelEngine? Engine { get; init; }
+}

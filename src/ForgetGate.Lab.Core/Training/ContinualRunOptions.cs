@@ -60,6 +60,12 @@ public sealed record ContinualRunOptions(
     public string VariantName => Cell?.Name ?? Variant.Name();
 
     /// <summary>
+    /// The engine object to build the network with instead of looking <see cref="Engine"/> up by name (the worker's
+    /// sweep batching, <see cref="Runs.RunContext.Engine"/>); it must compute what <see cref="Engine"/> names.
+    /// </summary>
+    public Numerics.Engines.IModelEngine? EngineInstance { get; init; }
+
+    /// <summary>
     /// Train a throwaway copy of the network before the run's clock starts (<see cref="KernelWarmup"/>), so the stored
     /// throughput of a process's first run is not JIT warm-up. The worker sets it; results do not depend on it.
     /// </summary>

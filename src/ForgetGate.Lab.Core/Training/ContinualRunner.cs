@@ -63,7 +63,7 @@ public sealed class ContinualRunner : IDisposable
 
         var config = new RecurrentModelConfig(options.Variant, data.InputSize, options.Hidden, options.Layers, data.Outputs) { Cell = options.Cell, Init = options.Init }.Validate();
         // The seam: the runner never knows which engine computes the model (DESIGN.md §11).
-        _model = ModelEngines.Create(options.Engine, config, pool);
+        _model = options.EngineInstance?.Create(config, pool ?? ComputePool.SingleThreaded) ?? ModelEngines.Create(options.Engine, config, pool);
         ParameterInit.Initialize(_model, root.Split("init"), data.Steps);
         _optimizer = OptimizerFactory.Create(options.Optimizer, _model.Parameters);
         _strategy = ContinualStrategy.Create(options.Strategy, _model.Parameters);

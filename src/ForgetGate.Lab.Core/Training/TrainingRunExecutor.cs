@@ -40,7 +40,7 @@ public sealed class TrainingRunExecutor(IRunPlanFactory plans, Func<RunPlan, dou
         ContinualRunner runner;
         try
         {
-            runner = new ContinualRunner(plan.Options with { WarmKernels = true }, plan.Tasks, context.Sink, pool, progress);
+            runner = new ContinualRunner(plan.Options with { WarmKernels = true, EngineInstance = context.Engine }, plan.Tasks, context.Sink, pool, progress);
         }
         catch (EngineUnavailableException e)
         {

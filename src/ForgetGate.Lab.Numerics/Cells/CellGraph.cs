@@ -213,6 +213,29 @@ public sealed class CellGraph
         };
     }
 
+    /// <summary>
+    /// The step line, as the user wrote it and quoted, that holds node <paramref name="node"/>: the first named node at
+    /// or after it that depends on it (the node itself when it is named); the node's description when no line does.
+    /// Engines name it when a value goes non-finite.
+    /// </summary>
+    public string LineOf(int node)
+    {
+        for (int i = node; i < Nodes.Length; i++)
+        {
+            string? name = Nodes[i].Name;
+            if (name is not null && (i == node || DependsOn(i, node)))
+            {
+                var text = Definition.Step.Select(l => l.Text.Trim())
+                    .FirstOrDefault(l => l.StartsWith(name, StringComparison.Ordinal) && l[name.Length..].TrimStart().StartsWith('='));
+                return text is null ? $"'{name}'" : $"'{text}'";
+            }
+        }
+
+        return $"'{Describe(node)}'";
+    }
+
+    private bool DependsOn(int node, int on) => node == on || (node > on && Nodes[node].Operands.Any(o => DependsOn(o, on)));
+
     /// <summary>Checks <paramref name="definition"/>; throws <see cref="CellDefinitionException"/> with every problem.</summary>
     public static CellGraph Compile(CellDefinition definition)
     {

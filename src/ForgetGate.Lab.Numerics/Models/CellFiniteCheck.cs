@@ -78,9 +78,7 @@ internal static class CellFiniteCheck
             }
         }
 
-        // Name the step line that holds the culprit: the first named node at or after it that depends on it is the
-        // line the user wrote; the node itself when it is named.
-        string line = LineOf(graph, culprit);
+        string line = graph.LineOf(culprit);
         string inputs = string.Join(", ", Enumerable.Range(0, graph.InputCount)
             .Select(i => $"{graph.Describe(i)} = {v[(i * layer.Hp) + u].ToString("G6", CultureInfo.InvariantCulture)}"));
         throw new CellNonFiniteException(
@@ -89,31 +87,5 @@ internal static class CellFiniteCheck
         {
             Expression = line,
         };
-    }
-
-    private static string LineOf(CellGraph graph, int node)
-    {
-        for (int i = node; i < graph.Nodes.Length; i++)
-        {
-            string? name = graph.Nodes[i].Name;
-            if (name is not null && (i == node || DependsOn(graph, i, node)))
-            {
-                var text = graph.Definition.Step.Select(l => l.Text.Trim())
-                    .FirstOrDefault(l => l.StartsWith(name, StringComparison.Ordinal) && l[name.Length..].TrimStart().StartsWith('='));
-                return text is null ? $"'{name}'" : $"'{text}'";
-            }
-        }
-
-        return $"'{graph.Describe(node)}'";
-    }
-
-    private static bool DependsOn(CellGraph graph, int node, int on)
-    {
-        if (node == on)
-        {
-            return true;
-        }
-
-        return node > on && graph.Nodes[node].Operands.Any(o => DependsOn(graph, o, on));
     }
 }
