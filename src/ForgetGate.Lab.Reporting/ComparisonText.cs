@@ -138,7 +138,7 @@ public static class ComparisonText
 
     private static string Legend(bool regression, bool best) =>
         "(mean ± 95% CI over seeds, Student's t; ↑ higher is better, ↓ lower is better" + (best ? "; * best" : "")
-        + "; forgetting: Chaudhry et al. 2018, final row excluded from the max; BWT and FWT divide by T−1)\n"
+        + "; " + ForgettingMetrics.ShortConventions + ")\n"
         + (regression
             ? "(" + ReportWriter.RegressionNote + ")\n"
             : "");

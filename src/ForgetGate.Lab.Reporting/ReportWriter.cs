@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text;
+using ForgetGate.Lab.Core.Metrics;
 using ForgetGate.Lab.Numerics.Engines;
 using ForgetGate.Lab.Numerics.Serialization;
 using static ForgetGate.Lab.Reporting.Svg;
@@ -247,14 +248,14 @@ public static class ReportWriter
         Section(sb, "Forget gates through time", figures, "gate-variants", "gate-steps-", "gate-units-");
         Section(sb, "Throughput", figures, "throughput");
         TimeSplitHtml(sb, a);
-        sb.Append("<h2>Metric conventions</h2><ul>")
-          .Append("<li><b>R[i][j]</b>: score on task j after training task i; row 0 is the untrained model (b<sub>j</sub>). Score is accuracy, or −MSE for regression.</li>")
-          .Append("<li><b>ACC</b> = (1/T) Σ<sub>j</sub> R[T][j] (Lopez-Paz &amp; Ranzato 2017).</li>")
-          .Append("<li><b>BWT</b> = 1/(T−1) Σ<sub>j&lt;T</sub> (R[T][j] − R[j][j]) (GEM paper; GEM's own code divides by T).</li>")
-          .Append("<li><b>FWT</b> = 1/(T−1) Σ<sub>j≥2</sub> (R[j−1][j] − b<sub>j</sub>).</li>")
-          .Append("<li><b>Forgetting</b> = 1/(T−1) Σ<sub>j&lt;T</sub> (max<sub>l∈1..T−1</sub> R[l][j] − R[T][j]) (Chaudhry et al. 2018; the final row is excluded from the max, so it can be negative).</li>")
-          .Append("<li><b>Learning accuracy</b> = (1/T) Σ<sub>j</sub> R[j][j].</li>")
-          .Append("<li>Avalanche's “forgetting” is first-minus-last (= −BWT); Mammoth includes the final row in the max.</li></ul>");
+        // The definitions come from ForgettingMetrics, the code that computes them: one source, no second copy in prose.
+        sb.Append("<h2>Metric conventions</h2><ul><li>").Append(E(ForgettingMetrics.ScoreMatrixDefinition)).Append("</li>");
+        foreach (string convention in ForgettingMetrics.Conventions)
+        {
+            sb.Append("<li>").Append(E(convention)).Append("</li>");
+        }
+
+        sb.Append("<li>").Append(E(ForgettingMetrics.OtherLibrariesNote)).Append("</li></ul>");
         sb.Append("<h2>Runs</h2>");
         foreach (var run in r.Runs.OrderBy(x => x.RunId))
         {
@@ -360,7 +361,7 @@ public static class ReportWriter
             sb.Append(string.Join(" | ", a.Metrics.Select(m => (a.Best[m.Name] == g.Name ? "**" : "") + Interval(a, g.Name, m.Name) + (a.Best[m.Name] == g.Name ? "**" : "")))).Append(" |\n");
         }
 
-        sb.Append("\nMean ± 95% CI over seeds (t-distribution). Forgetting: Chaudhry et al. 2018 (final row excluded from the max); BWT divides by T−1.")
+        sb.Append("\nMean ± 95% CI over seeds (t-distribution); ").Append(ForgettingMetrics.ShortConventions).Append('.')
           .Append(r.IsRegression ? " " + RegressionNote : "").Append("\n\n").Append(InitNote(a)).Append("\n\n");
         var state = StrategyState(a);
         if (state.Count > 0)
@@ -386,7 +387,13 @@ public static class ReportWriter
             sb.Append('\n').Append(TimeSplitNote).Append("\n\n");
         }
 
-        sb.Append("## Figures\n\n");
+        sb.Append("## Metric conventions\n\n- ").Append(ForgettingMetrics.ScoreMatrixDefinition).Append('\n');
+        foreach (string convention in ForgettingMetrics.Conventions)
+        {
+            sb.Append("- ").Append(convention).Append('\n');
+        }
+
+        sb.Append("- ").Append(ForgettingMetrics.OtherLibrariesNote).Append("\n\n## Figures\n\n");
         foreach (var (name, _) in figures)
         {
             sb.Append(s_inv, $"![{name}](figures/{name})\n");

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text.RegularExpressions;
+using ForgetGate.Lab.Core.Metrics;
 using ForgetGate.Lab.Reporting;
 
 namespace ForgetGate.Lab.Reporting.Tests;
@@ -138,6 +139,18 @@ public sealed partial class ReportWriterTests
         Assert.Contains("gru seed 1, init linear,", files["report.html"], StringComparison.Ordinal);
         Assert.Contains("lstm seed 1, init rnn,", files["report.html"], StringComparison.Ordinal);
         Assert.Contains("every run uses rnn", ReportWriter.Render(sample)["report.md"], StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Render_MetricConventions_AreForgettingMetricsOwn()
+    {
+        // One source: the conventions the code that computes the metrics carries, not a second copy in prose.
+        var files = ReportWriter.Render(SampleReport.Create());
+        foreach (string convention in ForgettingMetrics.Conventions.Append(ForgettingMetrics.ScoreMatrixDefinition))
+        {
+            Assert.Contains(System.Net.WebUtility.HtmlEncode(convention), files["report.html"], StringComparison.Ordinal);
+            Assert.Contains(convention, files["report.md"], StringComparison.Ordinal);
+        }
     }
 
     [GeneratedRegex(@"\d,\d{2,}")]

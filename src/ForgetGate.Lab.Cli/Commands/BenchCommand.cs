@@ -24,7 +24,7 @@ internal static class BenchCommand
 
     public static Command Create()
     {
-        var variant = new Option<string?>("--variant") { Description = "One variant (lstm, lstm-fb1, cifg, gru, ur-lstm, chrono); default: all six." };
+        var variant = new Option<string?>("--variant") { Description = "Variants to measure, comma-separated: built-ins (lstm, lstm-fb1, cifg, gru, ur-lstm, chrono), cells in ./experiments/cells, or cell file paths, e.g. lstm,lstm-generic; default: the six built-ins." };
         var hidden = new Option<int>("--hidden") { Description = "Hidden units H.", DefaultValueFactory = _ => 128 };
         var batch = new Option<int>("--batch") { Description = "Training batch B.", DefaultValueFactory = _ => 128 };
         var steps = new Option<int>("--steps") { Description = "Sequence length T.", DefaultValueFactory = _ => 28 };
@@ -45,18 +45,14 @@ internal static class BenchCommand
         command.SetAction(parse =>
         {
             string? name = parse.GetValue(variant);
-            Variant[] selected;
-            if (name is null)
+            // Several in one process (lstm,lstm-generic) give same-run ratios, which a shared machine's load cannot skew
+            // the way it skews figures from separate processes.
+            ModelVariant[] selected = name is null
+                ? [.. Variants.All.Select(v => new ModelVariant(v.Name(), v, null))]
+                : [.. name.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries).Select(n => ModelVariants.Resolve(n)).DistinctBy(v => v.Name)];
+            if (selected.Length == 0)
             {
-                selected = [.. Variants.All];
-            }
-            else if (Variants.TryParse(name, out var v))
-            {
-                selected = [v];
-            }
-            else
-            {
-                throw new Errors.CliException(Errors.ExitCodes.BadInput, $"--variant: unknown variant '{name}'; expected one of: {string.Join(", ", Variants.All.Select(x => x.Name()))}.");
+                throw new Errors.CliException(Errors.ExitCodes.BadInput, "--variant: no variant named.");
             }
 
             var options = new BenchOptions(
@@ -74,10 +70,15 @@ internal static class BenchCommand
                 throw new Errors.CliException(Errors.ExitCodes.BadInput, $"--runs {batched}: batched runs need --engine gpu and a count of at least 1.");
             }
 
+            if (batched > 0 && selected.FirstOrDefault(v => v.Cell is not null) is { } cell)
+            {
+                throw new Errors.CliException(Errors.ExitCodes.BadInput, $"--runs {batched}: the batched gpu benchmark runs the built-in variants only, not the cell '{cell.Name}'.");
+            }
+
             Run(selected, options);
             if (batched > 0)
             {
-                RunBatched(selected, options, batched);
+                RunBatched([.. selected.Select(v => v.Variant)], options, batched);
             }
 
             return 0;
@@ -85,7 +86,7 @@ internal static class BenchCommand
         return command;
     }
 
-    private static void Run(Variant[] variants, BenchOptions o)
+    private static void Run(ModelVariant[] variants, BenchOptions o)
     {
         var inv = CultureInfo.InvariantCulture;
         using var pool = new ComputePool(o.Threads);
@@ -160,7 +161,7 @@ internal static class BenchCommand
             {
                 Console.WriteLine(JsonSerializer.Serialize(new Dictionary<string, object>
                 {
-                    ["variant"] = variant.Name(),
+                    ["variant"] = variant.Name,
                     ["engine"] = o.Engine,
                     ["hidden"] = o.Hidden,
                     ["batch"] = o.Batch,
@@ -235,18 +236,18 @@ internal static class BenchCommand
         return self.PeakWorkingSet64 / (1024.0 * 1024.0);
     }
 
-    private static void PrintLine(Variant variant, BenchResult r, double peak, string range = "")
+    private static void PrintLine(ModelVariant variant, BenchResult r, double peak, string range = "")
     {
         var inv = CultureInfo.InvariantCulture;
         Console.WriteLine(string.Create(inv,
-            $"{variant.Name(),-9} train {r.TrainSamplesPerSecond,9:F0} samples/s ({r.TrainMsPerStep,7:F2} ms/step) {r.TrainGflops,6:F1} GFLOP/s {(double.IsNaN(peak) ? "  n/a" : (100 * r.TrainGflops / peak).ToString("F1", inv)),5}% of peak | " +
+            $"{variant.Name,-12} train {r.TrainSamplesPerSecond,9:F0} samples/s ({r.TrainMsPerStep,7:F2} ms/step) {r.TrainGflops,6:F1} GFLOP/s {(double.IsNaN(peak) ? "  n/a" : (100 * r.TrainGflops / peak).ToString("F1", inv)),5}% of peak | " +
             $"infer(B={InferBatch}) {r.InferSamplesPerSecond,9:F0} samples/s {r.InferGflops,6:F1} GFLOP/s {(double.IsNaN(peak) ? "  n/a" : (100 * r.InferGflops / peak).ToString("F1", inv)),5}% of peak{range}"));
     }
 
-    private static BenchResult Measure(Variant variant, BenchOptions o, ComputePool pool)
+    private static BenchResult Measure(ModelVariant variant, BenchOptions o, ComputePool pool)
     {
-        var config = new RecurrentModelConfig(variant, InputSize, o.Hidden, o.Layers, Classes);
-        var rng = new Rng(2026).Split(variant.Name());
+        var config = variant.Config(InputSize, o.Hidden, o.Layers, Classes);
+        var rng = new Rng(2026).Split(variant.Name);
         // Through the seam, as a run uses it: the torch engine's step includes copying parameters in and gradients out,
         // and every engine's optimizer is our Adam on the host buffers.
         using var model = ModelEngines.Create(o.Engine, config, pool);
@@ -287,7 +288,8 @@ internal static class BenchCommand
         var out1 = new float[InferBatch * Classes];
         var (inferRuns, inferSeconds) = Time(() => model.Forward(xi, InferBatch, o.Steps, out1, training: false), o.Seconds / 2);
 
-        double g = variant.GateCount() / 4.0;
+        // A cell's FLOPs are counted as its GEMMs' (G blocks, like a G-gate built-in); its elementwise step is not counted.
+        double g = variant.GateCount / 4.0;
         double flopsPerSample = 0;
         for (int k = 0; k < o.Layers; k++)
         {

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
 using ForgetGate.Lab.Cli.Errors;
+using ForgetGate.Lab.Core.Runs;
 using ForgetGate.Lab.Reporting;
 using ForgetGate.Lab.Reporting.TensorBoard;
 using ForgetGate.Lab.Storage;
@@ -82,7 +83,7 @@ internal static class ManageCommands
             Directory.CreateDirectory(folder);
             if (kind == "tensorboard")
             {
-                var runs = TensorBoardExport.Write(ReportCommand.ToModel(data, DateTimeOffset.UtcNow), folder);
+                var runs = TensorBoardExport.Write(ReportModelBuilder.Build(data, DateTimeOffset.UtcNow), folder);
                 foreach (string run in runs)
                 {
                     Console.WriteLine(run);
@@ -92,7 +93,7 @@ internal static class ManageCommands
                 return ExitCodes.Success;
             }
 
-            var files = ReportWriter.Render(ReportCommand.ToModel(data, DateTimeOffset.UtcNow));
+            var files = ReportWriter.Render(ReportModelBuilder.Build(data, DateTimeOffset.UtcNow));
             foreach (var name in s_exported)
             {
                 await File.WriteAllTextAsync(Path.Combine(folder, name), files[name], ct).ConfigureAwait(false);
@@ -123,7 +124,7 @@ internal static class ManageCommands
             var right = await LoadAsync(parse.GetValue(db), second, ct).ConfigureAwait(false);
             try
             {
-                Console.Write(ComparisonText.Of(ReportCommand.ToModel(left, DateTimeOffset.UtcNow), ReportCommand.ToModel(right, DateTimeOffset.UtcNow)));
+                Console.Write(ComparisonText.Of(ReportModelBuilder.Build(left, DateTimeOffset.UtcNow), ReportModelBuilder.Build(right, DateTimeOffset.UtcNow)));
             }
             catch (ArgumentException e)
             {

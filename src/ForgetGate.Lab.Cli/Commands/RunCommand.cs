@@ -3,6 +3,7 @@ using System.Globalization;
 using ForgetGate.Lab.Cli.Errors;
 using ForgetGate.Lab.Cli.Progress;
 using ForgetGate.Lab.Cli.Worker;
+using ForgetGate.Lab.Core.Runs;
 using ForgetGate.Lab.Core.Specs;
 using ForgetGate.Lab.Reporting;
 using ForgetGate.Lab.Storage;
@@ -60,7 +61,7 @@ internal static class RunCommand
             // Each run is labelled by every field the sweep varies (as the report groups them), so naive and replay
             // runs of one variant and seed are told apart in the progress lines.
             var before = await store.LoadSweepAsync(sweepId, cancellationToken).ConfigureAwait(false);
-            var runLabels = ReportCommand.ToModel(before, DateTimeOffset.UtcNow).Runs.ToDictionary(r => r.RunId, r => string.Create(inv, $"[{r.Group} seed {r.Seed}]"));
+            var runLabels = ReportModelBuilder.Build(before, DateTimeOffset.UtcNow).Runs.ToDictionary(r => r.RunId, r => string.Create(inv, $"[{r.Group} seed {r.Seed}]"));
             var display = new ProgressDisplay(plan.Name, id => runLabels.GetValueOrDefault(id, ""));
             var host = WorkerHost.Build(
                 o =>
@@ -194,6 +195,6 @@ internal static class RunCommand
     internal static void PrintComparison(SweepData data)
     {
         Console.WriteLine();
-        Console.Write(ComparisonText.Of(ReportCommand.ToModel(data, DateTimeOffset.UtcNow)));
+        Console.Write(ComparisonText.Of(ReportModelBuilder.Build(data, DateTimeOffset.UtcNow)));
     }
 }

@@ -1,5 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
+using ForgetGate.Lab.Core.Runs;
+using ForgetGate.Lab.Reporting;
 using ForgetGate.Lab.Storage;
 
 namespace ForgetGate.Lab.Cli.Commands;
@@ -48,7 +50,7 @@ internal static class StatusCommand
     private static void PrintRuns(SweepData data)
     {
         var inv = CultureInfo.InvariantCulture;
-        var report = ReportCommand.ToModel(data, DateTimeOffset.UtcNow);
+        var report = ReportModelBuilder.Build(data, DateTimeOffset.UtcNow);
         var stored = data.Runs.ToDictionary(r => r.Id);
         int width = Math.Max(report.GroupBy.Length, report.Runs.Select(r => r.Group.Length).DefaultIfEmpty(0).Max());
         Console.WriteLine(string.Create(inv, $"sweep {data.Sweep.Id} '{data.Sweep.Name}': {data.Runs.Count} run(s)"));

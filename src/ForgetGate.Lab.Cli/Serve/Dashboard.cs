@@ -3,6 +3,7 @@ using System.Net;
 using System.Security.Cryptography;
 using System.Text;
 using ForgetGate.Lab.Cli.Commands;
+using ForgetGate.Lab.Core.Runs;
 using ForgetGate.Lab.Reporting;
 using ForgetGate.Lab.Storage;
 using Microsoft.AspNetCore.Builder;
@@ -144,7 +145,7 @@ internal static class Dashboard
         var data = await store.LoadSweepAsync(info.Id, ct).ConfigureAwait(false);
         string report = data.Evaluations.Count == 0
             ? "<p>No results yet: the report appears with the first evaluation.</p>"
-            : ReportWriter.HtmlBody(ReportCommand.ToModel(data, DateTimeOffset.UtcNow));
+            : ReportWriter.HtmlBody(ReportModelBuilder.Build(data, DateTimeOffset.UtcNow));
         return DashboardPages.Sweep(info, status, data.Runs, report);
     }
 
@@ -170,7 +171,7 @@ internal static class Dashboard
 
         var data = await store.LoadSweepAsync(record.SweepId, ct).ConfigureAwait(false);
         var attempts = await store.GetAttemptsAsync(id, ct).ConfigureAwait(false);
-        var model = ReportCommand.ToModel(data, DateTimeOffset.UtcNow);
+        var model = ReportModelBuilder.Build(data, DateTimeOffset.UtcNow);
         string body = DashboardPages.Run(data.Sweep, record, data.Runs.First(r => r.Id == id), attempts, model, model.Runs.First(r => r.RunId == id));
         return (Hash(body), body);
     }
@@ -193,8 +194,8 @@ internal static class Dashboard
         try
         {
             string text = ComparisonText.Of(
-                ReportCommand.ToModel(await store.LoadSweepAsync(left.Id, ct).ConfigureAwait(false), DateTimeOffset.UtcNow),
-                ReportCommand.ToModel(await store.LoadSweepAsync(right.Id, ct).ConfigureAwait(false), DateTimeOffset.UtcNow));
+                ReportModelBuilder.Build(await store.LoadSweepAsync(left.Id, ct).ConfigureAwait(false), DateTimeOffset.UtcNow),
+                ReportModelBuilder.Build(await store.LoadSweepAsync(right.Id, ct).ConfigureAwait(false), DateTimeOffset.UtcNow));
             return Page($"ForgetGate.Lab: {left.Name} vs {right.Name}", null, "", DashboardPages.CompareForm(sweeps, a, b, text));
         }
         catch (ArgumentException e)

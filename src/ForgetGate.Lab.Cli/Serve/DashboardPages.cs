@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Net;
 using System.Text;
+using ForgetGate.Lab.Core.Runs;
 using ForgetGate.Lab.Reporting;
 using ForgetGate.Lab.Storage;
 

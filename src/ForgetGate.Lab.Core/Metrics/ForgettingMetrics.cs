@@ -31,6 +31,21 @@ public static class ForgettingMetrics
     /// <summary>Intransigence I = (1/T) Σ_k (R*[k][k] − R[k][k]).</summary>
     public const string IntransigenceConvention = "Intransigence: mean over k of R*[k][k] − R[k][k], R* from the cumulative run of the same point (Chaudhry et al. 2018)";
 
+    /// <summary>What R is, as reports state it before the conventions.</summary>
+    public const string ScoreMatrixDefinition = "R[i][j]: score on task j after training task i; row 0 is the untrained model (b_j = R[0][j]). Score is accuracy, or −MSE for regression.";
+
+    /// <summary>How other libraries' metrics of the same name differ (reports say so beside the conventions).</summary>
+    public const string OtherLibrariesNote = "Avalanche's “forgetting” is first-minus-last (= −BWT); Mammoth includes the final row in the max.";
+
+    /// <summary>The conventions in one line, for a table's legend where the full list does not fit (console, Markdown).</summary>
+    public const string ShortConventions = "forgetting: Chaudhry et al. 2018, final row excluded from the max; BWT and FWT divide by T−1";
+
+    /// <summary>Every convention a run's metrics carry, in <see cref="Compute"/>'s order: the one list reports show.</summary>
+    public static IReadOnlyList<string> Conventions { get; } =
+    [
+        AccConvention, BwtConvention, FwtConvention, ForgettingConvention, LearningAccuracyConvention, FirstMinusLastConvention, IntransigenceConvention,
+    ];
+
     /// <summary>All metrics of one run; <paramref name="joint"/> (R* of a cumulative run) adds intransigence.</summary>
     public static IReadOnlyList<MetricValue> Compute(double[,] r, double[,]? joint = null)
     {

@@ -104,9 +104,34 @@ public sealed class BenchCommandTests
         Assert.Equal(3, text.Out.Split('\n').Count(l => l.StartsWith("cifg ", StringComparison.Ordinal)));
     }
 
+    /// <summary>Cells by name (./experiments/cells of the working directory) or path, beside a built-in in one process, with the built-ins' fields.</summary>
+    [Fact]
+    public void Cells_ByNameOrPath_BesideBuiltIns_WithTheSameFields()
+    {
+        var dir = new DirectoryInfo(AppContext.BaseDirectory);
+        while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "ForgetGate.Lab.sln")))
+        {
+            dir = dir.Parent;
+        }
+
+        string minlstm = Path.Combine(dir!.FullName, "experiments", "cells", "minlstm.yaml");
+        var r = CliProcess.Run(dir.FullName, null, ["bench", "--variant", $"lstm, lstm-generic,slstm,{minlstm}", .. s_tiny]);
+        Assert.True(r.Code == 0, r.ToString());
+        var objects = r.Out.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => JsonDocument.Parse(l).RootElement).ToList();
+        Assert.Equal(["lstm", "lstm-generic", "slstm", "minlstm"], objects.Select(o => o.GetProperty("variant").GetString()));
+        var fields = objects[0].EnumerateObject().Select(p => p.Name).ToList();
+        foreach (var o in objects)
+        {
+            Assert.Equal(fields, o.EnumerateObject().Select(p => p.Name));
+            Assert.True(o.GetProperty("train_samples_per_s").GetDouble() > 0, o.ToString());
+            Assert.True(o.GetProperty("infer_samples_per_s").GetDouble() > 0, o.ToString());
+        }
+    }
+
     [Theory]
     [InlineData("--rounds", "0", "--rounds must be at least 1 (got 0)")]
-    [InlineData("--variant", "lstm2", "--variant: unknown variant 'lstm2'")]
+    [InlineData("--variant", "lstm2", "--variant: 'lstm2' is neither a built-in variant (lstm, lstm-fb1, cifg, gru, ur-lstm, chrono) nor a cell in ")]
+    [InlineData("--variant", "lstm,nocell.yaml", "--variant: cell file '")]
     [InlineData("--hidden", "0", "--hidden must be at least 1 (got 0)")]
     [InlineData("--seconds", "-1", "--seconds must be positive (got -1)")]
     public void BadOption_ExitsTwo_NamingIt(string option, string value, string message)

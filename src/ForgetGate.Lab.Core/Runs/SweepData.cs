@@ -1,6 +1,7 @@
-using ForgetGate.Lab.Core.Runs;
+namespace ForgetGate.Lab.Core.Runs;
 
-namespace ForgetGate.Lab.Storage;
+// A sweep as stored, read back: the read model that the store fills (ForgetGate.Lab.Storage) and the report model is
+// built from (ForgetGate.Lab.Reporting). It lives in Core so that both depend inward on it, not on each other.
 
 /// <summary>A sweep's identity.</summary>
 public sealed record SweepInfo(long Id, string Name, string SpecText, string SpecHash, string CreatedAt);

@@ -1,9 +1,9 @@
-using ForgetGate.Lab.Cli.Commands;
-using ForgetGate.Lab.Storage;
+using ForgetGate.Lab.Core.Runs;
 
-namespace ForgetGate.Lab.Cli.Tests.Commands;
+namespace ForgetGate.Lab.Reporting.Tests;
 
-public sealed class ReportModelTests
+/// <summary>The report model built from stored rows (moved from the CLI's ReportCommand with its assertions unchanged).</summary>
+public sealed class ReportModelBuilderTests
 {
     private static StoredRun Run(long id, string strategyJson, long seed = 1) => new(
         id, $$"""{"model":{"variant":"lstm"},"scenario":{"kind":"permuted"},"seed":{{seed}},"strategy":{{strategyJson}}}""",
@@ -30,7 +30,7 @@ public sealed class ReportModelTests
         var evaluations = Matrix(1, 0.80, 0.70).Concat(Matrix(2, 0.85, 0.75)).Concat(Matrix(3, 0.90, 0.95)).Concat(Matrix(4, 0.8, 0.7)).ToList();
         var data = new SweepData(new SweepInfo(1, "s", "", "h", ""), runs, evaluations, [], [], [], []);
 
-        var model = ReportCommand.ToModel(data, DateTimeOffset.UnixEpoch);
+        var model = ReportModelBuilder.Build(data, DateTimeOffset.UnixEpoch);
 
         // Groups come from fields every run has: strategy.kind (buffer_size exists only for replay).
         Assert.Equal(["naive", "replay", "cumulative", "naive"], model.Runs.Select(r => r.Group));
@@ -52,9 +52,26 @@ public sealed class ReportModelTests
         var runs = new[] { Point(1, "lstm", "agem"), Point(2, "gru", "agem"), Point(3, "lstm", "naive"), Point(4, "gru", "naive") };
         var data = new SweepData(new SweepInfo(1, "s", "", "h", ""), runs, [], [], [], [], []);
 
-        var model = ReportCommand.ToModel(data, DateTimeOffset.UnixEpoch);
+        var model = ReportModelBuilder.Build(data, DateTimeOffset.UnixEpoch);
 
         Assert.Equal("strategy / variant", model.GroupBy);
         Assert.Equal(["agem / lstm", "agem / gru", "naive / lstm", "naive / gru"], model.Runs.Select(r => r.Group));
+    }
+
+    [Fact]
+    public void Build_SweepVaryingInit_GroupsByInit_AndARunWithoutTheFieldIsRnn()
+    {
+        // model.init is left out of a config at its default (rnn), as in every run stored before the field existed.
+        static StoredRun Point(long id, string model) => new(
+            id, $$$"""{"model":{{{model}}},"scenario":{"kind":"permuted"},"seed":1,"strategy":{"kind":"naive"}}""",
+            $"hash{id}", "cifg", 1, "succeeded", 1, null, null, null, "v", "{}", "fp");
+        var runs = new[] { Point(1, """{"variant":"cifg"}"""), Point(2, """{"init":"linear","variant":"cifg"}""") };
+        var model = ReportModelBuilder.Build(new SweepData(new SweepInfo(1, "s", "", "h", ""), runs, [], [], [], [], []), DateTimeOffset.UnixEpoch);
+
+        Assert.Equal("init", model.GroupBy);
+        Assert.Equal(["rnn", "linear"], model.Runs.Select(r => r.Group));
+
+        var same = new[] { Point(1, """{"variant":"cifg"}"""), Point(2, """{"variant":"lstm"}""") };
+        Assert.Equal("variant", ReportModelBuilder.Build(new SweepData(new SweepInfo(1, "s", "", "h", ""), same, [], [], [], [], []), DateTimeOffset.UnixEpoch).GroupBy);
     }
 }
