@@ -20,7 +20,8 @@ public static class ReportModelBuilder
     public static SweepReport Build(SweepData data, DateTimeOffset generatedAt)
     {
         ArgumentNullException.ThrowIfNull(data);
-        var flat = data.Runs.ToDictionary(r => r.Id, r => Flatten(r.ConfigJson));
+        // Fields left out of a config at their default (scenario.sequence, model.init) are put back, so a sweep over them groups.
+        var flat = data.Runs.ToDictionary(r => r.Id, r => SpecSchema.WithOmittedDefaults(Flatten(r.ConfigJson)));
         // Fields present in only some runs (replay's buffer_size) follow from one that varies (strategy.kind); a cell
         // file's definition (model.cell) follows from its name in model.variant.
         var varying = flat.Values.SelectMany(f => f.Keys).Distinct(StringComparer.Ordinal)

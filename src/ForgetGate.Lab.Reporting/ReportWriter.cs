@@ -218,6 +218,11 @@ public static class ReportWriter
         var sb = new StringBuilder();
         sb.Append("<h1>").Append(E(r.SweepName)).Append("</h1>");
         sb.Append(s_inv, $"<p>{r.Runs.Count} run(s), grouped by <b>{E(r.GroupBy)}</b>; {r.TaskNames.Count} tasks; {(r.IsRegression ? "regression (score = −MSE; figures show MSE)" : "classification (accuracy)")}. Spec SHA-256 <code>{E(r.SpecHash)}</code>. Generated {E(r.GeneratedAt.ToString("u", s_inv))}.</p>");
+        if (ScenarioText.Describe(r.Runs) is { Length: > 0 } scenario)
+        {
+            sb.Append("<p>Scenario: ").Append(E(scenario)).Append(".</p>");
+        }
+
         sb.Append("<p class=\"headline\">").Append(E(a.Headline())).Append("</p>");
         sb.Append("<h2>Comparison</h2><table><tr><th>").Append(E(r.GroupBy)).Append("</th><th>runs</th>");
         foreach (var m in a.Metrics)
@@ -352,7 +357,13 @@ public static class ReportWriter
     {
         var r = a.Report;
         var sb = new StringBuilder();
-        sb.Append(s_inv, $"# {r.SweepName}\n\n{r.Runs.Count} run(s) grouped by {r.GroupBy}; {r.TaskNames.Count} tasks; spec SHA-256 `{r.SpecHash}`.\n\n**{a.Headline()}**\n\n");
+        sb.Append(s_inv, $"# {r.SweepName}\n\n{r.Runs.Count} run(s) grouped by {r.GroupBy}; {r.TaskNames.Count} tasks; spec SHA-256 `{r.SpecHash}`.\n\n");
+        if (ScenarioText.Describe(r.Runs) is { Length: > 0 } scenario)
+        {
+            sb.Append("Scenario: ").Append(scenario).Append(".\n\n");
+        }
+
+        sb.Append(s_inv, $"**{a.Headline()}**\n\n");
         sb.Append("| ").Append(r.GroupBy).Append(" | runs | ").Append(string.Join(" | ", a.Metrics.Select(m => m.Header))).Append(" |\n|");
         sb.Append(string.Concat(Enumerable.Repeat("---|", a.Metrics.Count + 2))).Append('\n');
         foreach (var g in a.Groups)

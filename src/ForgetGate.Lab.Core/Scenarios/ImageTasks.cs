@@ -17,11 +17,25 @@ public enum ImageScenarioKind
     Split,
 }
 
+/// <summary>How an image is read as a sequence (<c>scenario.sequence</c>).</summary>
+public enum ImageSequence
+{
+    /// <summary>One step per image row: T = rows (28), D = columns (28).</summary>
+    Rows,
+
+    /// <summary>
+    /// One step per pixel: T = rows·columns (784), D = 1, in row-major order, so step t is pixel (t / columns, t % columns)
+    /// of the transformed image: the values are exactly the rows sequence's, flattened (sequential pixel-MNIST; with
+    /// <see cref="ImageScenarioKind.Permuted"/>, step t reads pixel π(t): the classic permuted pixel-MNIST).
+    /// </summary>
+    Pixels,
+}
+
 /// <summary>Options of an image scenario; <see cref="Validate"/> names any bad field.</summary>
 public sealed record ImageScenarioOptions(
     ImageScenarioKind Kind, int Tasks, int TrainPerTask, int TestPerTask,
     double ValidationFraction = 0, bool Normalize = false, bool IdentityFirst = true, double MaxAngle = 180,
-    int ClassesPerTask = 2, bool MultiHead = true)
+    int ClassesPerTask = 2, bool MultiHead = true, ImageSequence Sequence = ImageSequence.Rows)
 {
     /// <summary>Throws <see cref="ArgumentException"/> naming the field and the allowed values.</summary>
     public void Validate(ImageDataset dataset)
@@ -45,9 +59,13 @@ public sealed record ImageScenarioOptions(
 }
 
 /// <summary>
-/// Image task sequences read row by row (T = image rows, D = image columns), pixels scaled to [0, 1] or
-/// standardised. Images stay as the dataset's bytes; each task keeps only its sample indices and a transform
-/// (a permutation, or a bilinear rotation table), applied when a batch is filled.
+/// Image task sequences read row by row (T = image rows, D = image columns) or pixel by pixel (T = rows·columns,
+/// D = 1; <see cref="ImageSequence"/>), pixels scaled to [0, 1] or standardised. Images stay as the dataset's bytes;
+/// each task keeps only its sample indices and a transform (a permutation of all pixels, or a bilinear rotation
+/// table), applied when a batch is filled. Both readings fill the same row-major buffer [n, rows·columns]: a sample's
+/// transformed image, row after row. Rows sees it as [rows, columns], pixels as [rows·columns, 1], so pixel sequences
+/// are the row sequences flattened, and a task's permutation π (over all pixels, never within a row) puts pixel π(t)
+/// at step t of the pixel sequence.
 /// </summary>
 public sealed class ImageTasks : ITaskSource
 {
@@ -116,10 +134,10 @@ public sealed class ImageTasks : ITaskSource
     public int TaskCount => _options.Tasks;
 
     /// <inheritdoc />
-    public int Steps => _data.Rows;
+    public int Steps => _options.Sequence == ImageSequence.Pixels ? _data.PixelCount : _data.Rows;
 
     /// <inheritdoc />
-    public int InputSize => _data.Columns;
+    public int InputSize => _options.Sequence == ImageSequence.Pixels ? 1 : _data.Columns;
 
     /// <inheritdoc />
     public int Outputs => _data.Classes;

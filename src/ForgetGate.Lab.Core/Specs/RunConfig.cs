@@ -10,7 +10,8 @@ namespace ForgetGate.Lab.Core.Specs;
 /// <summary>The task sequence of a run.</summary>
 public sealed record ScenarioConfig(
     string Kind, string? Dataset, int Tasks, int TrainPerTask, int TestPerTask, double ValidationFraction, bool Normalize,
-    bool IdentityFirst, double MaxAngle, int ClassesPerTask, string Head, string Drift, string Family, int Window, int Horizon, double Noise);
+    bool IdentityFirst, double MaxAngle, int ClassesPerTask, string Head, string Drift, string Family, int Window, int Horizon, double Noise,
+    string Sequence = "rows");
 
 /// <summary>
 /// The network of a run and the engine that computes it (<c>managed</c> or <c>torch</c>). When <see cref="Cell"/> is
@@ -85,7 +86,7 @@ public sealed record RunConfig(string Name, long Seed, ScenarioConfig Scenario, 
                 S("scenario.kind"), v.TryGetValue("scenario.dataset", out var ds) ? (string)ds : null, I("scenario.tasks"), I("scenario.train_per_task"),
                 I("scenario.test_per_task"), D("scenario.validation_fraction"), B("scenario.normalize"), B("scenario.identity_first"),
                 D("scenario.max_angle"), I("scenario.classes_per_task"), S("scenario.head"), S("scenario.drift"), S("scenario.family"),
-                I("scenario.window"), I("scenario.horizon"), D("scenario.noise")),
+                I("scenario.window"), I("scenario.horizon"), D("scenario.noise"), S("scenario.sequence")),
             ModelOf(v, S("model.variant"), I("model.hidden"), I("model.layers"), S("model.engine")) with { Init = ParameterInitKinds.Parse(S("model.init")) },
             new TrainingConfig(
                 I("training.epochs_per_task"), I("training.batch_size"),

@@ -49,6 +49,9 @@ public sealed record SpecField(string Path, SpecFieldType Type, object? Default,
     /// <summary>Values of <see cref="WhenPath"/> that enable this field.</summary>
     public IReadOnlyList<string> WhenValues { get; init; } = [];
 
+    /// <summary>Why the field means nothing elsewhere, added to the error when a spec sets it where it never applies.</summary>
+    public string? NotApplicableReason { get; init; }
+
     /// <summary>Whether a spec must give this field.</summary>
     public bool Required { get; init; }
 

@@ -246,7 +246,8 @@ public static class SpecReader
             var field = SpecSchema.Find(path)!;
             if (field.WhenPath is not null && !sweep.PossibleValues(field.WhenPath).Any(v => field.WhenValues.Contains((string)v)))
             {
-                errors.Add(new SpecError(source, line, path, $"applies only when {field.WhenPath} is {string.Join(" or ", field.WhenValues)}"));
+                errors.Add(new SpecError(source, line, path, $"applies only when {field.WhenPath} is {string.Join(" or ", field.WhenValues)}"
+                    + (field.NotApplicableReason is { } reason ? "; " + reason : "")));
             }
         }
 

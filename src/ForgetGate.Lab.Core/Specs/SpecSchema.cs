@@ -24,6 +24,7 @@ public static class SpecSchema
         new("scenario.test_per_task", SpecFieldType.Whole, 2000L, "Test samples per task (stratified subset).") { Min = 1, Max = 1_000_000 },
         new("scenario.validation_fraction", SpecFieldType.Real, 0.0, "Share of the training subset held out for validation.") { Min = 0, Max = 0.5 },
         new("scenario.normalize", SpecFieldType.Boolean, false, "Standardise pixels with the dataset's mean and std (else scale to [0, 1]).") { WhenPath = "scenario.kind", WhenValues = s_image },
+        new("scenario.sequence", SpecFieldType.Choice, "rows", "How an image becomes a sequence: rows = one step per image row (T = 28 steps of D = 28 pixels); pixels = one step per pixel (T = 784 steps of D = 1, sequential pixel-MNIST), read row by row, left to right: step t is pixel (t div 28, t mod 28) of the task's image, after the task's transform, so permuted reads pixel π(t) (the classic permuted pixel-MNIST), rotated the rotated image, split the image itself. Left out of a config at its default, so runs stored before the field existed keep their hash.") { Choices = ["rows", "pixels"], WhenPath = "scenario.kind", WhenValues = s_image, OmittedAtDefault = true, NotApplicableReason = "a drift scenario is already a series of single values (its steps are scenario.window), so it has no image rows or pixels to read" },
         new("scenario.identity_first", SpecFieldType.Boolean, true, "permuted: task 1 sees unpermuted images.") { WhenPath = "scenario.kind", WhenValues = ["permuted"] },
         new("scenario.max_angle", SpecFieldType.Real, 180.0, "rotated: task k rotates by k·max_angle/(T−1) degrees.") { Min = 0, Max = 360, WhenPath = "scenario.kind", WhenValues = ["rotated"] },
         new("scenario.classes_per_task", SpecFieldType.Whole, 2L, "split: classes per task.") { Min = 1, Max = 10, WhenPath = "scenario.kind", WhenValues = ["split"] },
@@ -83,4 +84,24 @@ public static class SpecSchema
 
     /// <summary>Whether a dotted path is a section (e.g. <c>training.optimizer</c>).</summary>
     public static bool IsSection(string path) => Fields.Any(f => f.Path.StartsWith(path + ".", StringComparison.Ordinal));
+
+    /// <summary>
+    /// A stored config's values by dotted path (as text) with every <see cref="SpecField.OmittedAtDefault"/> field that
+    /// applies there put back at its default, so readers that compare runs (the report's groups) see rows against
+    /// pixels, or rnn against linear, instead of a field that only some runs have.
+    /// </summary>
+    public static Dictionary<string, string> WithOmittedDefaults(Dictionary<string, string> values)
+    {
+        ArgumentNullException.ThrowIfNull(values);
+        foreach (var field in Fields)
+        {
+            if (field.OmittedAtDefault && field.Default is not null && !values.ContainsKey(field.Path)
+                && (field.WhenPath is null || (values.TryGetValue(field.WhenPath, out var when) && field.WhenValues.Contains(when))))
+            {
+                values[field.Path] = SpecValues.Format(field.Default);
+            }
+        }
+
+        return values;
+    }
 }

@@ -48,7 +48,8 @@ public sealed class SpecRunPlanFactory : IRunPlanFactory
                 var dataset = ImageDataset.Load(s.Dataset ?? "fashion-mnist");
                 var kind = Enum.Parse<ImageScenarioKind>(s.Kind, ignoreCase: true);
                 tasks = new ImageTasks(dataset, new ImageScenarioOptions(kind, s.Tasks, s.TrainPerTask, s.TestPerTask,
-                    s.ValidationFraction, s.Normalize, s.IdentityFirst, s.MaxAngle, s.ClassesPerTask, s.Head == "multi"), seed);
+                    s.ValidationFraction, s.Normalize, s.IdentityFirst, s.MaxAngle, s.ClassesPerTask, s.Head == "multi",
+                    s.Sequence == "pixels" ? ImageSequence.Pixels : ImageSequence.Rows), seed);
                 fingerprint = dataset.Fingerprint;
             }
         }

@@ -16,12 +16,13 @@ internal static class InferenceTile
     /// <summary>
     /// Z[8, 32] (leading dimension ldz) = bias + x[8, kx]·Bx + h[8, kh]·Bh over two adjacent panels of each B: one FMA
     /// chain per element, x first, then h. With <paramref name="separate"/> (the GRU) the h part starts from 0 and goes
-    /// to <paramref name="zh"/> instead.
+    /// to <paramref name="zh"/> instead. The second 16 columns go <paramref name="zNext"/> floats after the first (16 for
+    /// a row-major tile; a cell file's tile puts each gate block in its own node-major slab instead).
     /// </summary>
     public static void Step8x32(
         int kx, ref float x, nint xRow, ref float bx, nint xPanel,
         int kh, ref float h, nint hRow, ref float bh, nint hPanel,
-        ref float bias, ref float z, ref float zh, nint ldz, bool separate)
+        ref float bias, ref float z, ref float zh, nint ldz, bool separate, nint zNext = 16)
     {
         var lo = Vector512.LoadUnsafe(ref bias);
         var hi = Vector512.LoadUnsafe(ref bias, 16);
@@ -62,21 +63,21 @@ internal static class InferenceTile
         if (separate)
         {
             c00.StoreUnsafe(ref z, 0);
-            c01.StoreUnsafe(ref z, 16);
+            c01.StoreUnsafe(ref z, (nuint)zNext);
             c10.StoreUnsafe(ref z, (nuint)ldz);
-            c11.StoreUnsafe(ref z, (nuint)(ldz + 16));
+            c11.StoreUnsafe(ref z, (nuint)(ldz + zNext));
             c20.StoreUnsafe(ref z, (nuint)(2 * ldz));
-            c21.StoreUnsafe(ref z, (nuint)(2 * ldz + 16));
+            c21.StoreUnsafe(ref z, (nuint)((2 * ldz) + zNext));
             c30.StoreUnsafe(ref z, (nuint)(3 * ldz));
-            c31.StoreUnsafe(ref z, (nuint)(3 * ldz + 16));
+            c31.StoreUnsafe(ref z, (nuint)((3 * ldz) + zNext));
             c40.StoreUnsafe(ref z, (nuint)(4 * ldz));
-            c41.StoreUnsafe(ref z, (nuint)(4 * ldz + 16));
+            c41.StoreUnsafe(ref z, (nuint)((4 * ldz) + zNext));
             c50.StoreUnsafe(ref z, (nuint)(5 * ldz));
-            c51.StoreUnsafe(ref z, (nuint)(5 * ldz + 16));
+            c51.StoreUnsafe(ref z, (nuint)((5 * ldz) + zNext));
             c60.StoreUnsafe(ref z, (nuint)(6 * ldz));
-            c61.StoreUnsafe(ref z, (nuint)(6 * ldz + 16));
+            c61.StoreUnsafe(ref z, (nuint)((6 * ldz) + zNext));
             c70.StoreUnsafe(ref z, (nuint)(7 * ldz));
-            c71.StoreUnsafe(ref z, (nuint)(7 * ldz + 16));
+            c71.StoreUnsafe(ref z, (nuint)((7 * ldz) + zNext));
             c00 = Vector512<float>.Zero;
             c01 = Vector512<float>.Zero;
             c10 = Vector512<float>.Zero;
@@ -129,21 +130,21 @@ internal static class InferenceTile
 
         ref float target = ref separate ? ref zh : ref z;
         c00.StoreUnsafe(ref target, 0);
-        c01.StoreUnsafe(ref target, 16);
+        c01.StoreUnsafe(ref target, (nuint)zNext);
         c10.StoreUnsafe(ref target, (nuint)ldz);
-        c11.StoreUnsafe(ref target, (nuint)(ldz + 16));
+        c11.StoreUnsafe(ref target, (nuint)(ldz + zNext));
         c20.StoreUnsafe(ref target, (nuint)(2 * ldz));
-        c21.StoreUnsafe(ref target, (nuint)(2 * ldz + 16));
+        c21.StoreUnsafe(ref target, (nuint)((2 * ldz) + zNext));
         c30.StoreUnsafe(ref target, (nuint)(3 * ldz));
-        c31.StoreUnsafe(ref target, (nuint)(3 * ldz + 16));
+        c31.StoreUnsafe(ref target, (nuint)((3 * ldz) + zNext));
         c40.StoreUnsafe(ref target, (nuint)(4 * ldz));
-        c41.StoreUnsafe(ref target, (nuint)(4 * ldz + 16));
+        c41.StoreUnsafe(ref target, (nuint)((4 * ldz) + zNext));
         c50.StoreUnsafe(ref target, (nuint)(5 * ldz));
-        c51.StoreUnsafe(ref target, (nuint)(5 * ldz + 16));
+        c51.StoreUnsafe(ref target, (nuint)((5 * ldz) + zNext));
         c60.StoreUnsafe(ref target, (nuint)(6 * ldz));
-        c61.StoreUnsafe(ref target, (nuint)(6 * ldz + 16));
+        c61.StoreUnsafe(ref target, (nuint)((6 * ldz) + zNext));
         c70.StoreUnsafe(ref target, (nuint)(7 * ldz));
-        c71.StoreUnsafe(ref target, (nuint)(7 * ldz + 16));
+        c71.StoreUnsafe(ref target, (nuint)((7 * ldz) + zNext));
     }
 
     /// <summary>

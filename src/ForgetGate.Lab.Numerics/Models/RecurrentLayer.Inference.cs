@@ -11,9 +11,13 @@ internal sealed partial class RecurrentLayer
 
     /// <summary>
     /// Floats of block state this layer needs for <paramref name="rows"/> rows (a multiple of 8): h twice (the step reads
-    /// one and writes the other), c (not GRU), and one 8-row Z tile (the GRU's W_hh·h tile beside it).
+    /// one and writes the other), c (not GRU), and one 8-row Z tile (the GRU's W_hh·h tile beside it). A cell file's layer
+    /// keeps h twice, its S states, and its program's node values for one 8-row, 16-unit tile
+    /// (<see cref="CellTileValues"/> per node).
     /// </summary>
-    public int InferenceScratch(int rows) => (rows * Hp * (IsGru ? 2 : 3)) + (GroupRows * G * U * (IsGru ? 2 : 1));
+    public int InferenceScratch(int rows) => Cell is not null
+        ? (rows * Hp * (2 + S)) + (Program!.NodeCount * CellTileValues)
+        : (rows * Hp * (IsGru ? 2 : 3)) + (GroupRows * G * U * (IsGru ? 2 : 1));
 
     /// <summary>The block's hidden state after <paramref name="steps"/> steps (in the first or second h buffer).</summary>
     public Span<float> InferenceHidden(Span<float> scratch, int rows, int steps) => scratch.Slice((steps % 2) * rows * Hp, rows * Hp);
@@ -28,15 +32,23 @@ internal sealed partial class RecurrentLayer
     /// training give bit-identical outputs for any block size, batch split and thread count.
     /// </summary>
     /// <param name="x">Row 0's input at this step; row r's is at r·<paramref name="xRow"/>.</param>
-    /// <param name="scratch">This layer's block state (<see cref="InferenceScratch"/> floats).</param>
-    public void InferStep(ReadOnlySpan<float> x, int xRow, int rows, int t, Span<float> scratch)
+    /// <param name="block">The worker's block scratch; this layer's state is <see cref="InferenceScratch"/> floats from <paramref name="offset"/>.</param>
+    /// <param name="offset">Where this layer's state starts in <paramref name="block"/>.</param>
+    /// <returns>False when a cell file's step produced a non-finite h or state (built-ins: always true).</returns>
+    public bool InferStep(ReadOnlySpan<float> x, int xRow, int rows, int t, float[] block, int offset)
     {
         // The kernels read through refs: every access is inside these bounds.
-        if (rows <= 0 || rows % GroupRows != 0 || x.Length < ((long)(rows - 1) * xRow) + Dp || scratch.Length < InferenceScratch(rows))
+        if (rows <= 0 || rows % GroupRows != 0 || x.Length < ((long)(rows - 1) * xRow) + Dp || offset < 0 || block.Length - (long)offset < InferenceScratch(Math.Max(rows, 0)))
         {
-            ThrowHelper.ThrowArgument($"InferStep needs a positive multiple of {GroupRows} rows, x of (rows − 1)·xRow + {Dp} and scratch of {InferenceScratch(Math.Max(rows, 0))} floats; got rows {rows}, x {x.Length}, scratch {scratch.Length}.", nameof(rows));
+            ThrowHelper.ThrowArgument($"InferStep needs a positive multiple of {GroupRows} rows, x of (rows − 1)·xRow + {Dp} and scratch of {InferenceScratch(Math.Max(rows, 0))} floats; got rows {rows}, x {x.Length}, scratch {block.Length - (long)offset}.", nameof(rows));
         }
 
+        if (Program is not null)
+        {
+            return InferCellStep(x, xRow, rows, t, block, offset);
+        }
+
+        var scratch = block.AsSpan(offset, InferenceScratch(rows));
         if (MatMul.UseWide)
         {
             InferStep<Lanes512>(x, xRow, rows, t, scratch);
@@ -45,6 +57,8 @@ internal sealed partial class RecurrentLayer
         {
             InferStep<Lanes256>(x, xRow, rows, t, scratch);
         }
+
+        return true;
     }
 
     private void InferStep<T>(ReadOnlySpan<float> x, int xRow, int rows, int t, Span<float> scratch)

@@ -55,12 +55,29 @@ public sealed partial class RecurrentModel
             _pool.Run(_inference, workers);
         }
 
+        if (_inference.NonFinite)
+        {
+            // A cell file's step went non-finite (DESIGN.md §4b: a run fails naming the step and expression, never silent
+            // NaN metrics). The training forward finds and names it exactly as it does in training; when it finds nothing
+            // (only zero-input padding rows went non-finite), its logits are the same bits the inference pass computes.
+            EnsureBuffers(batch, steps, training: false);
+            RunLayers(x, batch, steps);
+            var top = _layers[^1];
+            Head(top.Hs.AsSpan(steps * batch * top.Hp, batch * top.Hp), top.Hp, batch, output);
+            _activationsKept = true;
+            return;
+        }
+
         _logits.AsSpan(0, batch * Config.Outputs).CopyTo(output);
     }
 
-    /// <summary>Runs rows [r0, r1) through every step and layer with <paramref name="scratch"/> as their state, then the head.</summary>
-    private void InferBlock(int r0, int r1, int steps, float[] scratch)
+    /// <summary>
+    /// Runs rows [r0, r1) through every step and layer with <paramref name="scratch"/> as their state, then the head;
+    /// false when a cell file's step went non-finite somewhere in the block (padding rows included).
+    /// </summary>
+    private bool InferBlock(int r0, int r1, int steps, float[] scratch)
     {
+        bool finite = true;
         // Padding rows up to a multiple of 8 (zero input rows past the batch) let every group run MatMul's full
         // 8-row kernel; their results are never read.
         int rows = RoundUp8(r1 - r0);
@@ -75,16 +92,17 @@ public sealed partial class RecurrentModel
             int offset = 0;
             foreach (var layer in _layers)
             {
-                var state = scratch.AsSpan(offset, layer.InferenceScratch(rows));
-                layer.InferStep(below, belowRow, rows, t, state);
-                below = layer.InferenceHidden(state, rows, t + 1);
+                int length = layer.InferenceScratch(rows);
+                finite &= layer.InferStep(below, belowRow, rows, t, scratch, offset);
+                below = layer.InferenceHidden(scratch.AsSpan(offset, length), rows, t + 1);
                 belowRow = layer.Hp;
-                offset += state.Length;
+                offset += length;
             }
         }
 
         int outputs = Config.Outputs;
         Head(below, _layers[^1].Hp, r1 - r0, _logits.AsSpan(r0 * outputs, (r1 - r0) * outputs));
+        return finite;
     }
 
     private static int RoundUp8(int rows) => (rows + 7) / 8 * 8;
@@ -123,11 +141,16 @@ public sealed partial class RecurrentModel
         private int _blocks;
         private int _batch;
         private int _steps;
+        private int _nonFinite;
+
+        /// <summary>Whether a block of the last pass went non-finite (cell files only).</summary>
+        public bool NonFinite => Volatile.Read(ref _nonFinite) != 0;
 
         public void Start(int batch, int steps)
         {
             _batch = batch;
             _steps = steps;
+            _nonFinite = 0;
             _blocks = (batch + InferenceBlockRows - 1) / InferenceBlockRows;
             _next = 0;
             var m = model;
@@ -150,7 +173,10 @@ public sealed partial class RecurrentModel
             while ((block = Interlocked.Increment(ref _next) - 1) < _blocks)
             {
                 int r0 = block * InferenceBlockRows;
-                model.InferBlock(r0, Math.Min(_batch, r0 + InferenceBlockRows), _steps, scratch);
+                if (!model.InferBlock(r0, Math.Min(_batch, r0 + InferenceBlockRows), _steps, scratch))
+                {
+                    Volatile.Write(ref _nonFinite, 1);
+                }
             }
         }
     }

@@ -31,7 +31,6 @@ public sealed partial class RecurrentModel : IRecurrentNetwork
     private int _steps;
     private bool _hasForward;
     private bool _hasTrainingState;
-    private readonly bool _hasCellLayer;
 
     /// <summary>Creates the network with zero parameters; call <see cref="Initialize"/> or load values.</summary>
     public RecurrentModel(RecurrentModelConfig config, ComputePool? pool = null)
@@ -58,7 +57,6 @@ public sealed partial class RecurrentModel : IRecurrentNetwork
         _barrier = new SpinBarrier(_pool.Threads);
         _work = new LayerWork(this);
         _inference = new InferenceWork(this);
-        _hasCellLayer = config.Cell is not null;
     }
 
     /// <inheritdoc />
@@ -125,11 +123,10 @@ public sealed partial class RecurrentModel : IRecurrentNetwork
         CheckFinite(x, d, steps);
         _hasForward = false;
         _hasTrainingState = false;
-        // The row-block inference path fuses the built-in cells into its product tiles (RecurrentLayer.InferStep knows
-        // only LSTM, CIFG, UR-LSTM and GRU); a cell-file layer has its own block layout (input-only blocks, extra
-        // states), so it takes the per-step forward, which runs its generic step. Running a cell through InferStep read
-        // its weights as an LSTM's: wrong logits, and out-of-bounds reads where the cell has fewer blocks or no W_hh.
-        if (!training && !_hasCellLayer)
+        // Evaluation and predict take the row-block inference path, built-ins and cell files alike: the built-in cells
+        // are fused into its product tiles, a cell file's step is its program evaluated on each 8-row, 16-unit tile
+        // (RecurrentLayer.InferCellStep), with its own block layout (input-only blocks, extra states, params).
+        if (!training)
         {
             Infer(x, batch, steps, output);
             _hasForward = true;

@@ -24,18 +24,32 @@ public sealed class TorchEngineCommandTests : IDisposable
     [Fact]
     public void Bench_TorchEngine_PrintsTheManagedBenchFields()
     {
-        string[] tiny = ["bench", "--variant", "ur-lstm", "--hidden", "9", "--batch", "3", "--steps", "2", "--seconds", "0.05", "--threads", "1", "--json"];
-        var managed = CliProcess.Run(_dir, null, tiny);
-        var torch = CliProcess.Run(_dir, null, [.. tiny, "--engine", "torch"]);
+        // A built-in and two cell files (slstm with extra states; minlstm without weight_hh), named as in a spec: the
+        // repository root is the working directory, so ./experiments/cells resolves them.
+        var root = new DirectoryInfo(AppContext.BaseDirectory);
+        while (root is not null && !File.Exists(Path.Combine(root.FullName, "ForgetGate.Lab.sln")))
+        {
+            root = root.Parent;
+        }
+
+        string[] tiny = ["bench", "--variant", "ur-lstm,slstm,minlstm", "--hidden", "9", "--batch", "3", "--steps", "2", "--seconds", "0.05", "--threads", "1", "--json"];
+        var managed = CliProcess.Run(root!.FullName, null, tiny);
+        var torch = CliProcess.Run(root.FullName, null, [.. tiny, "--engine", "torch"]);
         Assert.True(managed.Code == 0, managed.ToString());
         Assert.True(torch.Code == 0, torch.ToString());
-        var m = JsonDocument.Parse(managed.Out.Trim()).RootElement;
-        var t = JsonDocument.Parse(torch.Out.Trim()).RootElement;
-        Assert.Equal(m.EnumerateObject().Select(p => p.Name), t.EnumerateObject().Select(p => p.Name));
-        Assert.Equal("managed", m.GetProperty("engine").GetString());
-        Assert.Equal("torch", t.GetProperty("engine").GetString());
-        Assert.True(t.GetProperty("train_samples_per_s").GetDouble() > 0, torch.Out);
-        Assert.True(t.GetProperty("infer_samples_per_s").GetDouble() > 0, torch.Out);
+        var ms = managed.Out.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => JsonDocument.Parse(l).RootElement).ToList();
+        var ts = torch.Out.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => JsonDocument.Parse(l).RootElement).ToList();
+        Assert.Equal(["ur-lstm", "slstm", "minlstm"], ts.Select(o => o.GetProperty("variant").GetString()));
+        for (int i = 0; i < ts.Count; i++)
+        {
+            var m = ms[i];
+            var t = ts[i];
+            Assert.Equal(m.EnumerateObject().Select(p => p.Name), t.EnumerateObject().Select(p => p.Name));
+            Assert.Equal("managed", m.GetProperty("engine").GetString());
+            Assert.Equal("torch", t.GetProperty("engine").GetString());
+            Assert.True(t.GetProperty("train_samples_per_s").GetDouble() > 0, torch.Out);
+            Assert.True(t.GetProperty("infer_samples_per_s").GetDouble() > 0, torch.Out);
+        }
 
         var text = CliProcess.Run(_dir, null, ["bench", "--variant", "gru", "--hidden", "9", "--batch", "3", "--steps", "2", "--seconds", "0.05", "--threads", "1", "--engine", "torch"]);
         Assert.True(text.Code == 0, text.ToString());
@@ -57,28 +71,18 @@ public sealed class TorchEngineCommandTests : IDisposable
     [InlineData("gru", 2)]
     [InlineData("ur-lstm", 1)]
     [InlineData("cifg", 2)]
-    public void Predict_TorchEngine_WritesPyTorchLogits(string variant, int layers)
+    public void Predict_TorchEngine_WritesPyTorchLogits(string variant, int layers) =>
+        PredictMatchesGolden($"ckpt_{variant}_l{layers}", $"golden_{variant}_l{layers}");
+
+    [Theory]
+    [InlineData("slstm", "h5_l2_b3")]
+    [InlineData("minlstm", "h13_l1_b1")]
+    [InlineData("peephole", "h5_l2_b3")]
+    public void Predict_TorchEngine_CellFileCheckpoint_WritesPyTorchLogits(string cell, string shape)
     {
-        // The PyTorch 1.13 goldens of the Numerics tests (make_goldens.py): checkpoint and input written by PyTorch.
-        string golden = Path.Combine(AppContext.BaseDirectory, "golden");
-        var output = Path.Combine(_dir, "y.safetensors");
-        var root = new RootCommand { PredictCommand.Create() };
-        var stdout = new StringWriter();
-        var stderr = new StringWriter();
-        int code = root.Parse([
-            "predict", "--engine", "torch",
-            "--checkpoint", Path.Combine(golden, $"ckpt_{variant}_l{layers}.safetensors"),
-            "--input", Path.Combine(golden, $"golden_{variant}_l{layers}.safetensors"),
-            "--output", output, "--batch-size", "2"]).Invoke(new InvocationConfiguration { Output = stdout, Error = stderr });
-        Assert.True(code == 0, stderr.ToString());
-        var expected = SafetensorsFile.Read(Path.Combine(golden, $"golden_{variant}_l{layers}.safetensors")).Get("logits");
-        var actual = SafetensorsFile.Read(output).GetFloat32("logits", [.. expected.Shape]);
-        var e = expected.AsFloat32();
-        double scale = Math.Max(1e-6, e.Max(Math.Abs));
-        for (int i = 0; i < e.Length; i++)
-        {
-            Assert.True(Math.Abs(actual[i] - e[i]) <= 1e-5 * scale, $"logit {i}: torch engine {actual[i]} vs PyTorch {e[i]}");
-        }
+        // The cell goldens (make_cell_goldens.py): PyTorch wrote the checkpoint with the definition in its metadata,
+        // so predict needs no cell file; minlstm's has no weight_hh.
+        PredictMatchesGolden($"cell_ckpt_{cell}_{shape}", $"cell_golden_{cell}_{shape}");
     }
 
     [Fact]
@@ -165,5 +169,30 @@ public sealed class TorchEngineCommandTests : IDisposable
         }
 
         return new CliProcess.Result(p.ExitCode, stdout.Result, stderr.Result);
+    }
+
+    private void PredictMatchesGolden(string checkpoint, string goldenFile)
+    {
+        // The PyTorch 1.13 goldens of the Numerics tests (make_goldens.py, make_cell_goldens.py): checkpoint and input
+        // written by PyTorch; predict splits the batch in 2 so a partial last batch is covered.
+        string golden = Path.Combine(AppContext.BaseDirectory, "golden");
+        var output = Path.Combine(_dir, "y.safetensors");
+        var root = new RootCommand { PredictCommand.Create() };
+        var stdout = new StringWriter();
+        var stderr = new StringWriter();
+        int code = root.Parse([
+            "predict", "--engine", "torch",
+            "--checkpoint", Path.Combine(golden, checkpoint + ".safetensors"),
+            "--input", Path.Combine(golden, goldenFile + ".safetensors"),
+            "--output", output, "--batch-size", "2"]).Invoke(new InvocationConfiguration { Output = stdout, Error = stderr });
+        Assert.True(code == 0, stderr.ToString());
+        var expected = SafetensorsFile.Read(Path.Combine(golden, goldenFile + ".safetensors")).Get("logits");
+        var actual = SafetensorsFile.Read(output).GetFloat32("logits", [.. expected.Shape]);
+        var e = expected.AsFloat32();
+        double scale = Math.Max(1e-6, e.Max(Math.Abs));
+        for (int i = 0; i < e.Length; i++)
+        {
+            Assert.True(Math.Abs(actual[i] - e[i]) <= 1e-5 * scale, $"logit {i}: torch engine {actual[i]} vs PyTorch {e[i]}");
+        }
     }
 }

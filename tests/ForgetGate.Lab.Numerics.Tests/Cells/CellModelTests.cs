@@ -67,10 +67,12 @@ public sealed class CellModelTests
     }
 
     /// <summary>
-    /// Evaluation and predict run Forward with training = false. The built-ins' fused row-block inference path does not
-    /// know cell layouts, so a cell must give there exactly what its training forward gives (at a run's real shape:
-    /// input 28, T = 28, H = 16, batch 100, two threads), and a training step after it must still work. Before cells were
-    /// kept off that path, minlstm read a W_hh it does not have (segfault) and every cell was evaluated as an LSTM.
+    /// Evaluation and predict run Forward with training = false, which takes cells through the row-block inference path
+    /// (their own layout: input-only blocks, extra states, params; RecurrentLayer.InferCellStep). A cell must give there
+    /// exactly what its training forward gives (at a run's real shape: input 28, T = 28, H = 16, batch 100, two
+    /// threads), and a training step after it must still work. When the path first met cells it read them as LSTMs:
+    /// minlstm read a W_hh it does not have (segfault) and every cell was evaluated as an LSTM. CellInferenceTests holds
+    /// the rest (1/2/3 threads, batch pieces, long reductions, non-finite steps).
     /// </summary>
     [Theory]
     [InlineData("lstm-generic")]
