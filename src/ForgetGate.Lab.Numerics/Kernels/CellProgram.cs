@@ -113,6 +113,26 @@ internal sealed class CellProgram
         }
     }
 
+    private static void ApplyWide(CellOp op, ref float a, ref float b, ref float y, int n)
+    {
+        for (nuint k = 0; k < (nuint)n; k += 16)
+        {
+            var x = Vector512.LoadUnsafe(ref a, k);
+            var r = op switch
+            {
+                CellOp.Add => x + Vector512.LoadUnsafe(ref b, k),
+                CellOp.Subtract => x - Vector512.LoadUnsafe(ref b, k),
+                CellOp.Multiply => x * Vector512.LoadUnsafe(ref b, k),
+                CellOp.Divide => x / Vector512.LoadUnsafe(ref b, k),
+                CellOp.Negate => -x,
+                CellOp.Sigmoid => GateMath.Sigmoid(new Lanes512(x)).Value,
+                CellOp.Tanh => GateMath.Tanh(new Lanes512(x)).Value,
+                _ => GateMath.Exp(new Lanes512(x)).Value,
+            };
+            r.StoreUnsafe(ref y, k);
+        }
+    }
+
     private static Vector256<float> Sigmoid(Vector256<float> x) => GateMath.Sigmoid(new Lanes256(x)).Value;
 
     private static Vector256<float> Tanh(Vector256<float> x) => GateMath.Tanh(new Lanes256(x)).Value;
@@ -133,6 +153,16 @@ internal sealed class CellProgram
     [MethodImpl(MethodImplOptions.NoInlining)]
     private static void Apply(CellOp op, ref float a, ref float b, ref float y, int n)
     {
+        // 512-bit lanes where the fused kernels use them (MatMul.UseWide; FORGETGATE_VECTOR_BITS=256 turns them off) for
+        // the operations a gate spends its time in: half the instructions of the 256-bit loop below, and every lane the
+        // same operations (GateMath is one generic code path), so the values are the same at either width.
+        if (MatMul.UseWide && (n & 15) == 0 && op is CellOp.Add or CellOp.Subtract or CellOp.Multiply or CellOp.Divide or CellOp.Negate
+            or CellOp.Sigmoid or CellOp.Tanh or CellOp.Exp)
+        {
+            ApplyWide(op, ref a, ref b, ref y, n);
+            return;
+        }
+
         var zero = Vector256<float>.Zero;
         for (nuint k = 0; k < (nuint)n; k += 8)
         {
