@@ -233,3 +233,94 @@ public static class GpuBenchmark
         return windows[windows.Count / 2];
     }
 }
+
+/// <summary>
+/// A sweep's wall time through the engine seam, as <c>worker --gpu</c> trains it: <paramref name="Runs"/> runs of one
+/// shape, each with its own data, host loss and host Adam, trained one after another on a gpu network each
+/// (<paramref name="AloneSeconds"/>) and then all together as seats of one <see cref="GpuSweepBatch"/>, one thread per
+/// run (<paramref name="BatchedSeconds"/>). <paramref name="BitIdentical"/>: every run's final parameters agree bit for bit.
+/// </summary>
+public sealed record GpuSweepResult(int Runs, int TrainSteps, double AloneSeconds, double BatchedSeconds, double RunsPerLaunch, bool BitIdentical)
+{
+    /// <summary>How many times faster the batched sweep finished.</summary>
+    public double Speedup => AloneSeconds / BatchedSeconds;
+}
+
+/// <summary>The sweep comparison of <c>forgetgate-gpu-bench --sweep</c>.</summary>
+public static class GpuSweepBenchmark
+{
+    /// <summary>Trains the sweep both ways and times each (see <see cref="GpuSweepResult"/>).</summary>
+    public static GpuSweepResult Measure(GpuDevice device, Variant variant, int hidden, int batch, int steps, int runs, int trainSteps, int inputSize = 28, int classes = 10)
+    {
+        ArgumentNullException.ThrowIfNull(device);
+        var config = new RecurrentModelConfig(variant, inputSize, hidden, 1, classes);
+        var inputs = new float[runs][];
+        var labels = new int[runs][];
+        for (int r = 0; r < runs; r++)
+        {
+            var rng = new Rng(0x5357_0000UL + (ulong)r);
+            inputs[r] = new float[batch * steps * inputSize];
+            for (int i = 0; i < inputs[r].Length; i++)
+            {
+                inputs[r][i] = (float)rng.NextDouble();
+            }
+
+            labels[r] = new int[batch];
+            for (int i = 0; i < batch; i++)
+            {
+                labels[r][i] = rng.NextInt(classes);
+            }
+        }
+
+        float[][] Train(IRecurrentNetworkFactory make, int r)
+        {
+            using var network = make(r);
+            Numerics.Engines.ParameterInit.Initialize(network, new Rng(0x5357_1000UL + (ulong)r), steps);
+            var adam = new Numerics.Optim.Adam(network.Parameters, lr: 1e-3f);
+            var logits = new float[batch * classes];
+            var dLogits = new float[batch * classes];
+            for (int step = 0; step < trainSteps; step++)
+            {
+                network.Forward(inputs[r], batch, steps, logits, training: true);
+                Losses.SoftmaxCrossEntropy(logits, labels[r], batch, classes, dLogits);
+                network.Backward(dLogits);
+                adam.Step();
+            }
+
+            return [.. network.Parameters.Select(p => p.Value.ToArray())];
+        }
+
+        // Warm: compile every kernel once so neither side pays for it.
+        Train(_ => new GpuNetwork(device, config), 0);
+
+        var clock = Stopwatch.StartNew();
+        var alone = new float[runs][][];
+        for (int r = 0; r < runs; r++)
+        {
+            alone[r] = Train(_ => new GpuNetwork(device, config), r);
+        }
+
+        double aloneSeconds = clock.Elapsed.TotalSeconds;
+        var together = new float[runs][][];
+        using var sweep = new GpuSweepBatch(runs, () => device);
+        clock.Restart();
+        var threads = Enumerable.Range(0, runs).Select(r => new Thread(() =>
+        {
+            try
+            {
+                together[r] = Train(m => sweep.EngineFor(m).Create(config, Numerics.Threading.ComputePool.SingleThreaded), r);
+            }
+            finally
+            {
+                sweep.Leave(r);
+            }
+        })).ToList();
+        threads.ForEach(t => t.Start());
+        threads.ForEach(t => t.Join());
+        double batchedSeconds = clock.Elapsed.TotalSeconds;
+        bool identical = Enumerable.Range(0, runs).All(r => alone[r].Zip(together[r]).All(p => p.First.AsSpan().SequenceEqual(p.Second)));
+        return new GpuSweepResult(runs, trainSteps, aloneSeconds, batchedSeconds, sweep.Statistics.RunsPerLaunch, identical);
+    }
+
+    private delegate Numerics.Engines.IRecurrentNetwork IRecurrentNetworkFactory(int run);
+}

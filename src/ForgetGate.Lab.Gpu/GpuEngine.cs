@@ -53,20 +53,9 @@ public sealed class GpuEngine : IModelEngine
     public IRecurrentNetwork Create(RecurrentModelConfig config, ComputePool pool)
     {
         ArgumentNullException.ThrowIfNull(config);
-        RequireSupported(config);
         return new GpuNetwork(SharedDevice, config);
     }
 
-    /// <summary>
-    /// Refuses what the gpu kernels do not compute yet: a cell file (its parameters would be read as the built-in's).
-    /// </summary>
-    internal static void RequireSupported(RecurrentModelConfig config)
-    {
-        if (config.Cell is { } cell)
-        {
-            throw new EngineUnavailableException($"The gpu engine does not compute cell files yet (model.variant '{cell.Name}'); use model.engine: managed or torch for cells, or a built-in variant.");
-        }
-    }
 }
 
 /// <summary>One run on a <see cref="GpuRecurrentBatch"/> of one, with host parameter buffers (see <see cref="GpuEngine"/>).</summary>

@@ -15,6 +15,8 @@ internal sealed class GpuKernels
         (Info(LstmFamilyCells.Backward), false),
         (Info(GruCell.Forward), false),
         (Info(GruCell.Backward), false),
+        (Info(CellPrograms.Forward), false),
+        (Info(CellPrograms.Backward), false),
         (Info(Layout.TimeMajor), false),
         (Info(Layout.InputBias), false),
         (Info(Layout.ColumnSums), false),
@@ -35,6 +37,8 @@ internal sealed class GpuKernels
         LstmBackward = accelerator.LoadAutoGroupedStreamKernel<Index2D, CellArgs, int, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>>(LstmFamilyCells.Backward);
         GruForward = accelerator.LoadAutoGroupedStreamKernel<Index2D, CellArgs, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, ArrayView<float>, ArrayView<float>>(GruCell.Forward);
         GruBackward = accelerator.LoadAutoGroupedStreamKernel<Index2D, CellArgs, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>>(GruCell.Backward);
+        CellForward = accelerator.LoadAutoGroupedStreamKernel<Index2D, CellProgramArgs, ArrayView<int>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>>(CellPrograms.Forward);
+        CellBackward = accelerator.LoadAutoGroupedStreamKernel<Index2D, CellProgramArgs, ArrayView<int>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>>(CellPrograms.Backward);
         TimeMajor = accelerator.LoadAutoGroupedStreamKernel<Index2D, int, int, int, ArrayView<float>, ArrayView<float>>(Layout.TimeMajor);
         InputBias = accelerator.LoadAutoGroupedStreamKernel<Index2D, int, int, int, int, int, int, ArrayView<float>, ArrayView<float>, int>(Layout.InputBias);
         ColumnSums = accelerator.LoadAutoGroupedStreamKernel<Index2D, int, int, ArrayView<float>, int, ArrayView<float>, int>(Layout.ColumnSums);
@@ -57,6 +61,10 @@ internal sealed class GpuKernels
     public Action<Index2D, CellArgs, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, ArrayView<float>, ArrayView<float>> GruForward { get; }
 
     public Action<Index2D, CellArgs, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>> GruBackward { get; }
+
+    public Action<Index2D, CellProgramArgs, ArrayView<int>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>> CellForward { get; }
+
+    public Action<Index2D, CellProgramArgs, ArrayView<int>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>> CellBackward { get; }
 
     public Action<Index2D, int, int, int, ArrayView<float>, ArrayView<float>> TimeMajor { get; }
 

@@ -14,7 +14,7 @@ namespace ForgetGate.Lab.Gpu;
 /// on which runs share the batch. The maths are the managed engine's (<see cref="RecurrentModel"/>): same parameter
 /// names and layout (PyTorch state_dict order), same equations, same optimizer conventions.
 /// </summary>
-public sealed class GpuRecurrentBatch : IDisposable
+public sealed partial class GpuRecurrentBatch : IDisposable
 {
     private readonly GpuDevice _device;
     private readonly GpuKernels _k;
@@ -77,8 +77,8 @@ public sealed class GpuRecurrentBatch : IDisposable
         _device = device;
         _acc = device.Accelerator;
         _k = device.Kernels;
-        _kind = CellKinds.Of(config.Variant);
-        _gh = config.Variant.GateCount() * config.Hidden;
+        _kind = config.Cell is null ? CellKinds.Of(config.Variant) : CellKinds.Program;
+        _gh = config.GateCount * config.Hidden;
 
         // The layout is the managed model's parameter list, so names, shapes and order cannot drift apart.
         using (var template = new RecurrentModel(config))
@@ -99,8 +99,9 @@ public sealed class GpuRecurrentBatch : IDisposable
         for (int k = 0; k < config.Layers; k++)
         {
             _layers[k] = new LayerSlots(
-                Offset($"rnn.weight_ih_l{k}"), Offset($"rnn.weight_hh_l{k}"), Offset($"rnn.bias_ih_l{k}"), Offset($"rnn.bias_hh_l{k}"),
-                config.Variant == Variant.UrLstm ? Offset($"rnn.forget_bias_l{k}") : 0,
+                // A cell whose blocks are all input-only (minlstm) has no weight_hh / bias_hh: offset 0, never read.
+                Offset($"rnn.weight_ih_l{k}"), OffsetOrZero($"rnn.weight_hh_l{k}"), Offset($"rnn.bias_ih_l{k}"), OffsetOrZero($"rnn.bias_hh_l{k}"),
+                config.Cell is null && config.Variant == Variant.UrLstm ? Offset($"rnn.forget_bias_l{k}") : 0,
                 k == 0 ? config.InputSize : config.Hidden);
         }
 
@@ -125,6 +126,10 @@ public sealed class GpuRecurrentBatch : IDisposable
         _params.View.MemSetToZero();
         _grads.View.MemSetToZero();
         Fill(_scale, 1f);
+        if (config.Cell is not null)
+        {
+            InitCellProgram();
+        }
     }
 
     /// <summary>Shape and variant shared by every run.</summary>
@@ -379,6 +384,11 @@ public sealed class GpuRecurrentBatch : IDisposable
             throw new InvalidOperationException("CopyForgetGates needs a preceding Forward.");
         }
 
+        if (_kind == CellKinds.Program)
+        {
+            return CopyCellForgetGates(run, layer);
+        }
+
         int h = Config.Hidden;
         int perRun = _steps * _batch * _gh;
         var act = new float[perRun];
@@ -423,6 +433,7 @@ public sealed class GpuRecurrentBatch : IDisposable
         _active.Dispose();
         _clip?.Dispose();
         ReleaseActivations();
+        DisposeCellProgram();
     }
 
     private void UseOptimizer(OptimizerKind kind, IReadOnlyList<OptimizerSettings> settings)
@@ -553,9 +564,15 @@ public sealed class GpuRecurrentBatch : IDisposable
         for (int k = 0; k < _layers.Length; k++)
         {
             var l = _layers[k];
+            var (input, inputRun) = k == 0 ? (Tail(_x, 0), rows * d) : (Tail(_h[k - 1], batch * h), stateRun);
+            if (_kind == CellKinds.Program)
+            {
+                ForwardCellLayer(k, batch, steps, input, inputRun);
+                continue;
+            }
+
             var biasX = _biasX.View.SubView((long)k * Runs * gh, (long)Runs * gh);
             _k.InputBias(new Index2D(gh, Runs), _kind, h, p, l.BiasIh, l.BiasHh, l.ForgetBias, _params.View, biasX, gh);
-            var (input, inputRun) = k == 0 ? (Tail(_x, 0), rows * d) : (Tail(_h[k - 1], batch * h), stateRun);
 
             // Xp = input · W_ihᵀ + bias for all steps at once.
             Gemm(rows, gh, l.Inputs, input, inputRun, l.Inputs, 1, Tail(_params, l.WeightIh), p, 1, l.Inputs, _z[k].View, zRun, gh, biasX, gh, 0, 1);
@@ -622,6 +639,12 @@ public sealed class GpuRecurrentBatch : IDisposable
         var dZh = gru ? _dZh! : _dZx!;
         for (int k = _layers.Length - 1; k >= 0; k--)
         {
+            if (_kind == CellKinds.Program)
+            {
+                BackwardCellLayer(k);
+                continue;
+            }
+
             var l = _layers[k];
             var whh = Tail(_params, l.WeightHh);
             var hBuf = _h[k];
@@ -726,10 +749,15 @@ public sealed class GpuRecurrentBatch : IDisposable
             {
                 _hh[k] = Allocate(runs * rows * _gh);
             }
-            else
+            else if (_kind != CellKinds.Program)
             {
                 _c[k] = Allocate(runs * (t + 1) * b * h);
             }
+        }
+
+        if (_kind == CellKinds.Program)
+        {
+            AllocateCellActivations(runs, b, t, tr);
         }
 
         _logits = Allocate(runs * b * Config.Outputs);
@@ -764,6 +792,7 @@ public sealed class GpuRecurrentBatch : IDisposable
 
         _labels?.Dispose();
         _labels = null;
+        ReleaseCellActivations();
         _capBatch = 0;
         _capSteps = 0;
         _capTraining = false;
@@ -831,6 +860,8 @@ public sealed class GpuRecurrentBatch : IDisposable
     }
 
     private int Offset(string name) => _slots.First(s => s.Name == name).Offset;
+
+    private int OffsetOrZero(string name) => _slots.FirstOrDefault(s => s.Name == name)?.Offset ?? 0;
 
     private DeviceBuffer Allocate(long length) => _acc.Allocate1D<float>(Math.Max(length, 1));
 

@@ -346,7 +346,6 @@ public sealed class GpuSweepBatch : IDisposable
         public IRecurrentNetwork Create(RecurrentModelConfig config, ComputePool pool)
         {
             ArgumentNullException.ThrowIfNull(config);
-            GpuEngine.RequireSupported(config);
             return batch.Create(member, config.Validate());
         }
     }

@@ -6,7 +6,7 @@ namespace ForgetGate.Lab.Torch;
 
 /// <summary>
 /// One layer of a cell file (DESIGN.md §4b) on libtorch, computed as the managed engine's generic layer computes it:
-/// one input projection of every step at once, <c>W_ih x + b_ih</c> [B, T, G·H] in declared block order; per step the
+/// one input projection of every step at once, <c>W_ih x + b_ih</c> [T, B, G·H] in declared block order; per step the
 /// recurrent product <c>W_hh h + b_hh</c> over the recurrent blocks only (input-only blocks have no rows there, and a
 /// cell with none, such as minlstm, has no weight_hh/bias_hh at all) added to those blocks; then the step's
 /// expressions as torch ops (<see cref="TorchCellStep"/>), per-unit params as [H] leaves broadcast over the batch,
@@ -21,6 +21,7 @@ internal sealed class TorchCellLayer : IDisposable
     private readonly Tensor _biasIh;
     private readonly Tensor? _biasHh;
     private readonly Tensor[] _params;
+    private readonly Tensor? _recurrentRows;   // rows of the recurrent blocks in [G·H] when some blocks are input-only
 
     public TorchCellLayer(CellGraph cell, int index, long inputSize, int hidden)
     {
@@ -35,6 +36,10 @@ internal sealed class TorchCellLayer : IDisposable
         _biasIh = Leaf(leaves, "rnn.bias_ih" + sfx, [gh]);
         _biasHh = rh > 0 ? Leaf(leaves, "rnn.bias_hh" + sfx, [rh]) : null;
         _params = [.. cell.Params.Select(p => Leaf(leaves, $"rnn.{p}{sfx}", [hidden]))];
+        if (rh > 0 && rh < gh)
+        {
+            _recurrentRows = tensor(cell.RecurrentBlocks.SelectMany(g => Enumerable.Range(g * hidden, hidden)).Select(r => (long)r).ToArray());
+        }
         Leaves = leaves;
     }
 
@@ -53,7 +58,7 @@ internal sealed class TorchCellLayer : IDisposable
         int steps = (int)seq.shape[1];
         int h = _hidden;
         var graph = _cell;
-        var xp = nn.functional.linear(seq, _weightIh, _biasIh);     // [B, T, G·H]: every step's input projection at once
+        var (xp, whhT) = Project(seq);
         var constants = TorchCellStep.Constants(graph);
         var zero = tensor(0f);
         var hidden = zeros([batch, h]);
@@ -73,7 +78,7 @@ internal sealed class TorchCellLayer : IDisposable
 
         for (int t = 0; t < steps; t++)
         {
-            var v = TorchCellStep.Evaluate(graph, Blocks(xp.select(1, t), hidden), hidden, state, _params, constants, zero);
+            var v = TorchCellStep.Evaluate(graph, Blocks(xp.select(0, t), whhT, hidden), hidden, state, _params, constants, zero);
             hidden = TorchCellStep.AsBatch(v[graph.HiddenOutput], batch, h);
             for (int s = 0; s < state.Length; s++)
             {
@@ -101,43 +106,57 @@ internal sealed class TorchCellLayer : IDisposable
         long batch = seq.shape[0];
         int h = _hidden;
         var graph = _cell;
-        var xt = nn.functional.linear(seq.select(1, t), _weightIh, _biasIh);
+        var (xp, whhT) = Project(seq);
         var hidden = t == 0 ? zeros([batch, h]) : hiddenSeq.select(1, t - 1);
         var state = statesSeq.Select(s => t == 0 ? zeros([batch, h]) : s.select(0, t - 1)).ToArray();
-        var v = TorchCellStep.Evaluate(graph, Blocks(xt, hidden), hidden, state, _params, TorchCellStep.Constants(graph), tensor(0f));
+        var v = TorchCellStep.Evaluate(graph, Blocks(xp.select(0, t), whhT, hidden), hidden, state, _params, TorchCellStep.Constants(graph), tensor(0f));
         return [.. v.Select(x => TorchCellStep.AsBatch(x, batch, h))];
     }
 
     /// <summary>
-    /// The block pre-activations of one step, each [B, H]: the step's slice of the input projection
-    /// <paramref name="xt"/> [B, G·H], plus for each recurrent block its rows of <c>W_hh h + b_hh</c> (one product for
-    /// all recurrent blocks, as the managed engine's recurrent GEMM).
+    /// Once per forward: every step's input projection with both biases, time-major [T, B, G·H] (so a step's slice is
+    /// contiguous), and the transposed recurrent weight over all G blocks, or null when no block is recurrent. When
+    /// every block is recurrent that is W_hhᵀ itself; otherwise W_hh's rows sit at their blocks' rows of a zero
+    /// [G·H, H] (index_copy, through which autograd returns exactly W_hh's rows), so input-only blocks get 0 from the
+    /// product. Then a step is one addmm and one chunk rather than a product, G slices and R adds: a cell's per-step op
+    /// count is what the torch engine's speed depends on.
     /// </summary>
-    private Tensor[] Blocks(Tensor xt, Tensor hidden)
+    private (Tensor Xp, Tensor? WhhT) Project(Tensor seq)
     {
-        int h = _hidden;
-        var graph = _cell;
-        var z = new Tensor[graph.Blocks.Length];
-        for (int g = 0; g < z.Length; g++)
-        {
-            z[g] = xt.narrow(1, (long)g * h, h);
-        }
-
+        var bias = _biasIh;
+        Tensor? whh = null;
         if (_weightHh is not null)
         {
-            var rec = nn.functional.linear(hidden, _weightHh, _biasHh);   // [B, R·H]
-            for (int r = 0; r < graph.RecurrentBlocks.Length; r++)
+            if (_recurrentRows is null)
             {
-                int g = graph.RecurrentBlocks[r];
-                z[g] = z[g] + rec.narrow(1, (long)r * h, h);
+                bias = _biasIh + _biasHh!;
+                whh = _weightHh;
+            }
+            else
+            {
+                bias = _biasIh.index_add(0, _recurrentRows, _biasHh!, 1);
+                whh = zeros([_cell.Blocks.Length * (long)_hidden, _hidden]).index_copy(0, _recurrentRows, _weightHh);
             }
         }
 
-        return z;
+        var xp = nn.functional.linear(seq.transpose(0, 1), _weightIh, bias);
+        return (xp, whh?.t());
+    }
+
+    /// <summary>
+    /// The block pre-activations of one step, each [B, H] in declared order: <c>W_ih x + b_ih + W_hh h + b_hh</c>, the
+    /// step's slice <paramref name="xt"/> of the projection plus the recurrent product (as the managed engine's one
+    /// recurrent GEMM over the recurrent blocks; none for a cell without them).
+    /// </summary>
+    private Tensor[] Blocks(Tensor xt, Tensor? whhT, Tensor hidden)
+    {
+        var z = whhT is null ? xt : addmm(xt, hidden, whhT, beta: 1, alpha: 1);
+        return z.chunk(_cell.Blocks.Length, 1);
     }
 
     public void Dispose()
     {
+        _recurrentRows?.Dispose();
         foreach (var (_, t) in Leaves)
         {
             t.Dispose();

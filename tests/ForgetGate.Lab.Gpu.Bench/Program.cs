@@ -9,7 +9,7 @@ var inv = CultureInfo.InvariantCulture;
 var o = new Dictionary<string, string>(StringComparer.Ordinal)
 {
     ["--device"] = "auto", ["--variant"] = "lstm", ["--hidden"] = "128", ["--batch"] = "128", ["--steps"] = "28",
-    ["--layers"] = "1", ["--runs"] = "1,64", ["--seconds"] = "3", ["--infer-batch"] = "1000",
+    ["--layers"] = "1", ["--runs"] = "1,64", ["--seconds"] = "3", ["--infer-batch"] = "1000", ["--sweep"] = "0", ["--sweep-steps"] = "20",
 };
 bool check = false, json = false, info = false, checkOnly = false;
 for (int i = 0; i < args.Length; i++)
@@ -21,7 +21,7 @@ for (int i = 0; i < args.Length; i++)
         case "--json": json = true; break;
         case "--info": info = true; break;
         case "-h" or "--help":
-            Console.WriteLine("usage: forgetgate-gpu-bench [--device auto|cuda|cpu] [--variant lstm,gru,…] [--hidden 128] [--batch 128] [--steps 28] [--layers 1] [--runs 1,64] [--seconds 3] [--infer-batch 1000] [--check | --check-only] [--info] [--json]");
+            Console.WriteLine("usage: forgetgate-gpu-bench [--device auto|cuda|cpu] [--variant lstm,gru,…] [--hidden 128] [--batch 128] [--steps 28] [--layers 1] [--runs 1,64] [--seconds 3] [--infer-batch 1000] [--check | --check-only] [--sweep N [--sweep-steps 20]] [--info] [--json]");
             return 0;
         default:
             if (!o.ContainsKey(args[i]) || i + 1 >= args.Length)
@@ -82,6 +82,23 @@ try
         {
             return all ? 0 : 1;
         }
+    }
+
+    if (o["--sweep"] != "0")
+    {
+        // A sweep of N runs through the engine seam (as worker --gpu trains it): one at a time, then batched.
+        foreach (var v in variants)
+        {
+            var sweep = GpuSweepBenchmark.Measure(device, v, Int("--hidden"), Int("--batch"), Int("--steps"), Int("--sweep"), Int("--sweep-steps"));
+            Console.WriteLine(string.Create(inv,
+                $"sweep {v.Name(),-9} runs={sweep.Runs} steps={sweep.TrainSteps}: one at a time {sweep.AloneSeconds:F2} s | batched {sweep.BatchedSeconds:F2} s ({sweep.RunsPerLaunch:F2} runs per launch) | {sweep.Speedup:F2}x faster | final parameters bit-identical: {(sweep.BitIdentical ? "yes" : "NO")}"));
+            if (!sweep.BitIdentical)
+            {
+                return 1;
+            }
+        }
+
+        return 0;
     }
 
     if (!json)

@@ -101,14 +101,38 @@ public sealed class SweepBatchTests(DeviceFixture fixture) : IClassFixture<Devic
     }
 
     [Fact]
-    public void CellConfig_IsRefusedWithASentence_NotComputedAsTheBuiltIn()
+    public void CellFileMembers_EqualTheSameRunsAlone_BitForBit()
     {
+        // A cell with a state, a parameter and an input-only block: the interpreted program behind the seam.
         var cell = ForgetGate.Lab.Numerics.Cells.CellGraph.Compile(ForgetGate.Lab.Numerics.Cells.CellDefinition.Create(
-            "tiny", ["f", "u"], "f_ = sigmoid(f)\nh' = f_ * h + (1 - f_) * tanh(u)", "f_"));
+            "tiny", ["f", "u", "o"], "f_ = sigmoid(f + w)\nc' = f_ * c + (1 - f_) * tanh(u)\nh' = sigmoid(o) * tanh(c')", "f_",
+            states: ["c"], inputOnly: ["o"], parameters: [new("w", "uniform(-0.5, 0.5)")]));
         var config = RecurrentModelConfig.ForCell(cell, Input, Hidden, 1, Classes);
-        using var batch = new GpuSweepBatch(1, () => fixture.Device);
-        var e = Assert.Throws<EngineUnavailableException>(() => batch.EngineFor(0).Create(config, ComputePool.SingleThreaded));
-        Assert.Contains("cell files", e.Message, StringComparison.Ordinal);
+        var alone = new Trace[2];
+        for (int r = 0; r < 2; r++)
+        {
+            using var network = new GpuNetwork(fixture.Device, config);
+            alone[r] = Train(network, r, trainSteps: 2);
+        }
+
+        using var batch = new GpuSweepBatch(2, () => fixture.Device);
+        var together = new Trace[2];
+        Parallel.For(0, 2, new ParallelOptions { MaxDegreeOfParallelism = 2 }, r =>
+        {
+            try
+            {
+                using var network = batch.EngineFor(r).Create(config, ComputePool.SingleThreaded);
+                together[r] = Train(network, r, trainSteps: 2);
+            }
+            finally
+            {
+                batch.Leave(r);
+            }
+        });
+
+        Assert.Equal(alone[0].Bits, together[0].Bits);
+        Assert.Equal(alone[1].Bits, together[1].Bits);
+        Assert.Equal(2, batch.Statistics.RunsPerLaunch);
     }
 
     /// <summary>

@@ -36,6 +36,11 @@ internal sealed partial class RunWorker
             IReadOnlyList<ClaimedRun> runs;
             try
             {
+                if (!await WaitForCheckpointStorageAsync(stoppingToken).ConfigureAwait(false))
+                {
+                    return; // gave up waiting for the checkpoint storage (h12r)
+                }
+
                 runs = await WithStoreRetryAsync(async () =>
                 {
                     int rescued = await _store.RescueExpiredAsync(stoppingToken).ConfigureAwait(false);

@@ -11,6 +11,9 @@ internal static class CellKinds
     public const int Gru = 2;
     public const int UrLstm = 3;
 
+    /// <summary>A cell file: the layer runs <see cref="CellPrograms"/> instead of a fused cell kernel.</summary>
+    public const int Program = 4;
+
     public static int Of(Variant variant) => variant switch
     {
         Variant.Cifg => Cifg,

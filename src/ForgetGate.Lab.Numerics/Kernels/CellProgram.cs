@@ -113,26 +113,6 @@ internal sealed class CellProgram
         }
     }
 
-    private static void ApplyWide(CellOp op, ref float a, ref float b, ref float y, int n)
-    {
-        for (nuint k = 0; k < (nuint)n; k += 16)
-        {
-            var x = Vector512.LoadUnsafe(ref a, k);
-            var r = op switch
-            {
-                CellOp.Add => x + Vector512.LoadUnsafe(ref b, k),
-                CellOp.Subtract => x - Vector512.LoadUnsafe(ref b, k),
-                CellOp.Multiply => x * Vector512.LoadUnsafe(ref b, k),
-                CellOp.Divide => x / Vector512.LoadUnsafe(ref b, k),
-                CellOp.Negate => -x,
-                CellOp.Sigmoid => GateMath.Sigmoid(new Lanes512(x)).Value,
-                CellOp.Tanh => GateMath.Tanh(new Lanes512(x)).Value,
-                _ => GateMath.Exp(new Lanes512(x)).Value,
-            };
-            r.StoreUnsafe(ref y, k);
-        }
-    }
-
     private static Vector256<float> Sigmoid(Vector256<float> x) => GateMath.Sigmoid(new Lanes256(x)).Value;
 
     private static Vector256<float> Tanh(Vector256<float> x) => GateMath.Tanh(new Lanes256(x)).Value;
@@ -150,49 +130,162 @@ internal sealed class CellProgram
         _ => Vector256.LessThan(l, r),
     };
 
-    [MethodImpl(MethodImplOptions.NoInlining)]
+    /// <summary>
+    /// One node over n units. The switch picks a loop specialised for the op (a struct type argument the JIT compiles
+    /// and inlines per op), so the dispatch is paid once per node and row, not once per vector. σ, tanh and exp run 16
+    /// lanes at a time where AVX-512 is used (<see cref="MatMul.UseWide"/>): lanes are independent, so every element
+    /// gets exactly the value the 8-lane path gives, whatever the width.
+    /// </summary>
     private static void Apply(CellOp op, ref float a, ref float b, ref float y, int n)
     {
-        // 512-bit lanes where the fused kernels use them (MatMul.UseWide; FORGETGATE_VECTOR_BITS=256 turns them off) for
-        // the operations a gate spends its time in: half the instructions of the 256-bit loop below, and every lane the
-        // same operations (GateMath is one generic code path), so the values are the same at either width.
-        if (MatMul.UseWide && (n & 15) == 0 && op is CellOp.Add or CellOp.Subtract or CellOp.Multiply or CellOp.Divide or CellOp.Negate
-            or CellOp.Sigmoid or CellOp.Tanh or CellOp.Exp)
+        switch (op)
         {
-            ApplyWide(op, ref a, ref b, ref y, n);
-            return;
+            case CellOp.Add: Map<AddOp>(ref a, ref b, ref y, n); break;
+            case CellOp.Subtract: Map<SubtractOp>(ref a, ref b, ref y, n); break;
+            case CellOp.Multiply: Map<MultiplyOp>(ref a, ref b, ref y, n); break;
+            case CellOp.Divide: Map<DivideOp>(ref a, ref b, ref y, n); break;
+            case CellOp.Negate: Map<NegateOp>(ref a, ref b, ref y, n); break;
+            case CellOp.Sigmoid: MapWide<SigmoidOp>(ref a, ref y, n); break;
+            case CellOp.Tanh: MapWide<TanhOp>(ref a, ref y, n); break;
+            case CellOp.Exp: MapWide<ExpOp>(ref a, ref y, n); break;
+            case CellOp.Log: Map<LogOp>(ref a, ref b, ref y, n); break;
+            case CellOp.LogSigmoid: Map<LogSigmoidOp>(ref a, ref b, ref y, n); break;
+            case CellOp.Softplus: Map<SoftplusOp>(ref a, ref b, ref y, n); break;
+            case CellOp.Relu: Map<ReluOp>(ref a, ref b, ref y, n); break;
+            case CellOp.Abs: Map<AbsOp>(ref a, ref b, ref y, n); break;
+            case CellOp.Sqrt: Map<SqrtOp>(ref a, ref b, ref y, n); break;
+            case CellOp.Max: Map<MaxOp>(ref a, ref b, ref y, n); break;
+            case CellOp.Min: Map<MinOp>(ref a, ref b, ref y, n); break;
+            default: Map<CopyOp>(ref a, ref b, ref y, n); break;
         }
+    }
 
-        var zero = Vector256<float>.Zero;
+    private static void Map<TOp>(ref float a, ref float b, ref float y, int n)
+        where TOp : struct, IForwardOp
+    {
         for (nuint k = 0; k < (nuint)n; k += 8)
         {
-            var x = Vector256.LoadUnsafe(ref a, k);
-            var r = op switch
-            {
-                CellOp.Add => x + Vector256.LoadUnsafe(ref b, k),
-                CellOp.Subtract => x - Vector256.LoadUnsafe(ref b, k),
-                CellOp.Multiply => x * Vector256.LoadUnsafe(ref b, k),
-                CellOp.Divide => x / Vector256.LoadUnsafe(ref b, k),
-                CellOp.Negate => -x,
-                CellOp.Sigmoid => Sigmoid(x),
-                CellOp.Tanh => Tanh(x),
-                CellOp.Exp => Exp(x),
-                CellOp.Log => Vector256.Log(x),
-                CellOp.LogSigmoid => Vector256.Min(x, zero) - Log1pExpNegAbs(x),
-                CellOp.Softplus => Vector256.Max(x, zero) + Log1pExpNegAbs(x),
-                CellOp.Relu => Vector256.ConditionalSelect(Vector256.GreaterThanOrEqual(x, zero), x, zero),
-                CellOp.Abs => Vector256.Abs(x),
-                CellOp.Sqrt => Vector256.Sqrt(x),
-                CellOp.Max => Max(x, Vector256.LoadUnsafe(ref b, k)),
-                CellOp.Min => Min(x, Vector256.LoadUnsafe(ref b, k)),
-                _ => x,
-            };
-            r.StoreUnsafe(ref y, k);
+            TOp.Apply(Vector256.LoadUnsafe(ref a, k), Vector256.LoadUnsafe(ref b, k)).StoreUnsafe(ref y, k);
         }
+    }
 
-        static Vector256<float> Max(Vector256<float> p, Vector256<float> q) => Vector256.ConditionalSelect(Vector256.GreaterThanOrEqual(p, q), p, q);
+    private static void MapWide<TOp>(ref float a, ref float y, int n)
+        where TOp : struct, ILaneOp
+    {
+        if (MatMul.UseWide)
+        {
+            for (nuint k = 0; k < (nuint)n; k += 16)
+            {
+                TOp.Apply(Lanes512.Load(ref a, k)).Store(ref y, k);
+            }
+        }
+        else
+        {
+            for (nuint k = 0; k < (nuint)n; k += 8)
+            {
+                TOp.Apply(Lanes256.Load(ref a, k)).Store(ref y, k);
+            }
+        }
+    }
 
-        static Vector256<float> Min(Vector256<float> p, Vector256<float> q) => Vector256.ConditionalSelect(Vector256.LessThanOrEqual(p, q), p, q);
+    private interface IForwardOp
+    {
+        static abstract Vector256<float> Apply(Vector256<float> x, Vector256<float> w);
+    }
+
+    private interface ILaneOp
+    {
+        static abstract T Apply<T>(T x)
+            where T : struct, ILanes<T>;
+    }
+
+    private readonly struct AddOp : IForwardOp
+    {
+        public static Vector256<float> Apply(Vector256<float> x, Vector256<float> w) => x + w;
+    }
+
+    private readonly struct SubtractOp : IForwardOp
+    {
+        public static Vector256<float> Apply(Vector256<float> x, Vector256<float> w) => x - w;
+    }
+
+    private readonly struct MultiplyOp : IForwardOp
+    {
+        public static Vector256<float> Apply(Vector256<float> x, Vector256<float> w) => x * w;
+    }
+
+    private readonly struct DivideOp : IForwardOp
+    {
+        public static Vector256<float> Apply(Vector256<float> x, Vector256<float> w) => x / w;
+    }
+
+    private readonly struct NegateOp : IForwardOp
+    {
+        public static Vector256<float> Apply(Vector256<float> x, Vector256<float> w) => -x;
+    }
+
+    private readonly struct LogOp : IForwardOp
+    {
+        public static Vector256<float> Apply(Vector256<float> x, Vector256<float> w) => Vector256.Log(x);
+    }
+
+    private readonly struct LogSigmoidOp : IForwardOp
+    {
+        public static Vector256<float> Apply(Vector256<float> x, Vector256<float> w) => Vector256.Min(x, Vector256<float>.Zero) - Log1pExpNegAbs(x);
+    }
+
+    private readonly struct SoftplusOp : IForwardOp
+    {
+        public static Vector256<float> Apply(Vector256<float> x, Vector256<float> w) => Vector256.Max(x, Vector256<float>.Zero) + Log1pExpNegAbs(x);
+    }
+
+    private readonly struct ReluOp : IForwardOp
+    {
+        public static Vector256<float> Apply(Vector256<float> x, Vector256<float> w) => Vector256.ConditionalSelect(Vector256.GreaterThanOrEqual(x, Vector256<float>.Zero), x, Vector256<float>.Zero);
+    }
+
+    private readonly struct AbsOp : IForwardOp
+    {
+        public static Vector256<float> Apply(Vector256<float> x, Vector256<float> w) => Vector256.Abs(x);
+    }
+
+    private readonly struct SqrtOp : IForwardOp
+    {
+        public static Vector256<float> Apply(Vector256<float> x, Vector256<float> w) => Vector256.Sqrt(x);
+    }
+
+    private readonly struct MaxOp : IForwardOp
+    {
+        // First argument on ties (DESIGN.md §4b), also for the gradient below.
+        public static Vector256<float> Apply(Vector256<float> x, Vector256<float> w) => Vector256.ConditionalSelect(Vector256.GreaterThanOrEqual(x, w), x, w);
+    }
+
+    private readonly struct MinOp : IForwardOp
+    {
+        public static Vector256<float> Apply(Vector256<float> x, Vector256<float> w) => Vector256.ConditionalSelect(Vector256.LessThanOrEqual(x, w), x, w);
+    }
+
+    private readonly struct CopyOp : IForwardOp
+    {
+        public static Vector256<float> Apply(Vector256<float> x, Vector256<float> w) => x;
+    }
+
+    private readonly struct SigmoidOp : ILaneOp
+    {
+        public static T Apply<T>(T x)
+            where T : struct, ILanes<T> => GateMath.Sigmoid(x);
+    }
+
+    private readonly struct TanhOp : ILaneOp
+    {
+        public static T Apply<T>(T x)
+            where T : struct, ILanes<T> => GateMath.Tanh(x);
+    }
+
+    private readonly struct ExpOp : ILaneOp
+    {
+        public static T Apply<T>(T x)
+            where T : struct, ILanes<T> => GateMath.Exp(x);
     }
 
     private static void Where(CellComparison cmp, ref float l, ref float r, ref float x, ref float z, ref float y, int n)
@@ -216,102 +309,167 @@ internal sealed class CellProgram
         }
     }
 
-    [MethodImpl(MethodImplOptions.NoInlining)]
+    /// <summary>One node's adjoint into its operands' over n units; like <see cref="Apply"/>, one loop per op.</summary>
     private static void ApplyBackward(CellOp op, ref float a, ref float b, ref float y, ref float g, ref float ga, ref float gb, int n)
     {
-        var one = Vector256<float>.One;
-        var zero = Vector256<float>.Zero;
+        switch (op)
+        {
+            case CellOp.Add: Back<AddGrad>(ref a, ref b, ref y, ref g, ref ga, ref gb, n); break;
+            case CellOp.Subtract: Back<SubtractGrad>(ref a, ref b, ref y, ref g, ref ga, ref gb, n); break;
+            case CellOp.Multiply: Back<MultiplyGrad>(ref a, ref b, ref y, ref g, ref ga, ref gb, n); break;
+            case CellOp.Divide: Back<DivideGrad>(ref a, ref b, ref y, ref g, ref ga, ref gb, n); break;
+            case CellOp.Negate: Back<NegateGrad>(ref a, ref b, ref y, ref g, ref ga, ref gb, n); break;
+            case CellOp.Sigmoid: Back<SigmoidGrad>(ref a, ref b, ref y, ref g, ref ga, ref gb, n); break;
+            case CellOp.Tanh: Back<TanhGrad>(ref a, ref b, ref y, ref g, ref ga, ref gb, n); break;
+            case CellOp.Exp: Back<ExpGrad>(ref a, ref b, ref y, ref g, ref ga, ref gb, n); break;
+            case CellOp.Log: Back<LogGrad>(ref a, ref b, ref y, ref g, ref ga, ref gb, n); break;
+            case CellOp.LogSigmoid: Back<LogSigmoidGrad>(ref a, ref b, ref y, ref g, ref ga, ref gb, n); break;
+            case CellOp.Softplus: Back<SoftplusGrad>(ref a, ref b, ref y, ref g, ref ga, ref gb, n); break;
+            case CellOp.Relu: Back<ReluGrad>(ref a, ref b, ref y, ref g, ref ga, ref gb, n); break;
+            case CellOp.Abs: Back<AbsGrad>(ref a, ref b, ref y, ref g, ref ga, ref gb, n); break;
+            case CellOp.Sqrt: Back<SqrtGrad>(ref a, ref b, ref y, ref g, ref ga, ref gb, n); break;
+            case CellOp.Max: Back<MaxGrad>(ref a, ref b, ref y, ref g, ref ga, ref gb, n); break;
+            case CellOp.Min: Back<MinGrad>(ref a, ref b, ref y, ref g, ref ga, ref gb, n); break;
+            default: break;
+        }
+    }
+
+    private static void Back<TGrad>(ref float a, ref float b, ref float y, ref float g, ref float ga, ref float gb, int n)
+        where TGrad : struct, IGradOp
+    {
         for (nuint k = 0; k < (nuint)n; k += 8)
         {
-            var gv = Vector256.LoadUnsafe(ref g, k);
-            var x = Vector256.LoadUnsafe(ref a, k);
-            switch (op)
-            {
-                case CellOp.Add:
-                    Accumulate(ref ga, k, gv);
-                    Accumulate(ref gb, k, gv);
-                    break;
-                case CellOp.Subtract:
-                    Accumulate(ref ga, k, gv);
-                    Accumulate(ref gb, k, -gv);
-                    break;
-                case CellOp.Multiply:
-                    {
-                        var w = Vector256.LoadUnsafe(ref b, k);
-                        Accumulate(ref ga, k, gv * w);
-                        Accumulate(ref gb, k, gv * x);
-                        break;
-                    }
-
-                case CellOp.Divide:
-                    {
-                        var w = Vector256.LoadUnsafe(ref b, k);
-                        var q = gv / w;
-                        Accumulate(ref ga, k, q);
-                        Accumulate(ref gb, k, -(q * Vector256.LoadUnsafe(ref y, k)));
-                        break;
-                    }
-
-                case CellOp.Negate:
-                    Accumulate(ref ga, k, -gv);
-                    break;
-                case CellOp.Sigmoid:
-                    {
-                        var s = Vector256.LoadUnsafe(ref y, k);
-                        Accumulate(ref ga, k, gv * s * (one - s));
-                        break;
-                    }
-
-                case CellOp.Tanh:
-                    {
-                        var t = Vector256.LoadUnsafe(ref y, k);
-                        Accumulate(ref ga, k, gv * (one - (t * t)));
-                        break;
-                    }
-
-                case CellOp.Exp:
-                    Accumulate(ref ga, k, gv * Vector256.LoadUnsafe(ref y, k));
-                    break;
-                case CellOp.Log:
-                    Accumulate(ref ga, k, gv / x);
-                    break;
-                case CellOp.LogSigmoid:
-                    Accumulate(ref ga, k, gv * Sigmoid(-x));
-                    break;
-                case CellOp.Softplus:
-                    Accumulate(ref ga, k, gv * Sigmoid(x));
-                    break;
-                case CellOp.Relu:
-                    Accumulate(ref ga, k, Vector256.ConditionalSelect(Vector256.GreaterThanOrEqual(x, zero), gv, zero));
-                    break;
-                case CellOp.Abs:
-                    Accumulate(ref ga, k, Vector256.ConditionalSelect(Vector256.GreaterThanOrEqual(x, zero), gv, -gv));
-                    break;
-                case CellOp.Sqrt:
-                    Accumulate(ref ga, k, gv / (Vector256.LoadUnsafe(ref y, k) * Vector256.Create(2f)));
-                    break;
-                case CellOp.Max:
-                    {
-                        var m = Vector256.GreaterThanOrEqual(x, Vector256.LoadUnsafe(ref b, k));
-                        Accumulate(ref ga, k, Vector256.ConditionalSelect(m, gv, zero));
-                        Accumulate(ref gb, k, Vector256.ConditionalSelect(m, zero, gv));
-                        break;
-                    }
-
-                case CellOp.Min:
-                    {
-                        var m = Vector256.LessThanOrEqual(x, Vector256.LoadUnsafe(ref b, k));
-                        Accumulate(ref ga, k, Vector256.ConditionalSelect(m, gv, zero));
-                        Accumulate(ref gb, k, Vector256.ConditionalSelect(m, zero, gv));
-                        break;
-                    }
-
-                default:
-                    break;
-            }
+            TGrad.Apply(ref a, ref b, ref y, Vector256.LoadUnsafe(ref g, k), ref ga, ref gb, k);
         }
+    }
 
-        static void Accumulate(ref float target, nuint k, Vector256<float> value) =>
-            (Vector256.LoadUnsafe(ref target, k) + value).StoreUnsafe(ref target, k);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Accumulate(ref float target, nuint k, Vector256<float> value) =>
+        (Vector256.LoadUnsafe(ref target, k) + value).StoreUnsafe(ref target, k);
+
+    private interface IGradOp
+    {
+        /// <summary>Adds the adjoint <paramref name="gv"/> of the node's value at vector k to its operands' adjoints.</summary>
+        static abstract void Apply(ref float a, ref float b, ref float y, Vector256<float> gv, ref float ga, ref float gb, nuint k);
+    }
+
+    private readonly struct AddGrad : IGradOp
+    {
+        public static void Apply(ref float a, ref float b, ref float y, Vector256<float> gv, ref float ga, ref float gb, nuint k)
+        {
+            Accumulate(ref ga, k, gv);
+            Accumulate(ref gb, k, gv);
+        }
+    }
+
+    private readonly struct SubtractGrad : IGradOp
+    {
+        public static void Apply(ref float a, ref float b, ref float y, Vector256<float> gv, ref float ga, ref float gb, nuint k)
+        {
+            Accumulate(ref ga, k, gv);
+            Accumulate(ref gb, k, -gv);
+        }
+    }
+
+    private readonly struct MultiplyGrad : IGradOp
+    {
+        public static void Apply(ref float a, ref float b, ref float y, Vector256<float> gv, ref float ga, ref float gb, nuint k)
+        {
+            var x = Vector256.LoadUnsafe(ref a, k);
+            var w = Vector256.LoadUnsafe(ref b, k);
+            Accumulate(ref ga, k, gv * w);
+            Accumulate(ref gb, k, gv * x);
+        }
+    }
+
+    private readonly struct DivideGrad : IGradOp
+    {
+        public static void Apply(ref float a, ref float b, ref float y, Vector256<float> gv, ref float ga, ref float gb, nuint k)
+        {
+            var q = gv / Vector256.LoadUnsafe(ref b, k);
+            Accumulate(ref ga, k, q);
+            Accumulate(ref gb, k, -(q * Vector256.LoadUnsafe(ref y, k)));
+        }
+    }
+
+    private readonly struct NegateGrad : IGradOp
+    {
+        public static void Apply(ref float a, ref float b, ref float y, Vector256<float> gv, ref float ga, ref float gb, nuint k) => Accumulate(ref ga, k, -gv);
+    }
+
+    private readonly struct SigmoidGrad : IGradOp
+    {
+        public static void Apply(ref float a, ref float b, ref float y, Vector256<float> gv, ref float ga, ref float gb, nuint k)
+        {
+            var s = Vector256.LoadUnsafe(ref y, k);
+            Accumulate(ref ga, k, gv * s * (Vector256<float>.One - s));
+        }
+    }
+
+    private readonly struct TanhGrad : IGradOp
+    {
+        public static void Apply(ref float a, ref float b, ref float y, Vector256<float> gv, ref float ga, ref float gb, nuint k)
+        {
+            var t = Vector256.LoadUnsafe(ref y, k);
+            Accumulate(ref ga, k, gv * (Vector256<float>.One - (t * t)));
+        }
+    }
+
+    private readonly struct ExpGrad : IGradOp
+    {
+        public static void Apply(ref float a, ref float b, ref float y, Vector256<float> gv, ref float ga, ref float gb, nuint k) => Accumulate(ref ga, k, gv * Vector256.LoadUnsafe(ref y, k));
+    }
+
+    private readonly struct LogGrad : IGradOp
+    {
+        public static void Apply(ref float a, ref float b, ref float y, Vector256<float> gv, ref float ga, ref float gb, nuint k) => Accumulate(ref ga, k, gv / Vector256.LoadUnsafe(ref a, k));
+    }
+
+    private readonly struct LogSigmoidGrad : IGradOp
+    {
+        public static void Apply(ref float a, ref float b, ref float y, Vector256<float> gv, ref float ga, ref float gb, nuint k) => Accumulate(ref ga, k, gv * Sigmoid(-Vector256.LoadUnsafe(ref a, k)));
+    }
+
+    private readonly struct SoftplusGrad : IGradOp
+    {
+        public static void Apply(ref float a, ref float b, ref float y, Vector256<float> gv, ref float ga, ref float gb, nuint k) => Accumulate(ref ga, k, gv * Sigmoid(Vector256.LoadUnsafe(ref a, k)));
+    }
+
+    private readonly struct ReluGrad : IGradOp
+    {
+        public static void Apply(ref float a, ref float b, ref float y, Vector256<float> gv, ref float ga, ref float gb, nuint k) =>
+            Accumulate(ref ga, k, Vector256.ConditionalSelect(Vector256.GreaterThanOrEqual(Vector256.LoadUnsafe(ref a, k), Vector256<float>.Zero), gv, Vector256<float>.Zero));
+    }
+
+    private readonly struct AbsGrad : IGradOp
+    {
+        public static void Apply(ref float a, ref float b, ref float y, Vector256<float> gv, ref float ga, ref float gb, nuint k) =>
+            Accumulate(ref ga, k, Vector256.ConditionalSelect(Vector256.GreaterThanOrEqual(Vector256.LoadUnsafe(ref a, k), Vector256<float>.Zero), gv, -gv));
+    }
+
+    private readonly struct SqrtGrad : IGradOp
+    {
+        public static void Apply(ref float a, ref float b, ref float y, Vector256<float> gv, ref float ga, ref float gb, nuint k) =>
+            Accumulate(ref ga, k, gv / (Vector256.LoadUnsafe(ref y, k) * Vector256.Create(2f)));
+    }
+
+    private readonly struct MaxGrad : IGradOp
+    {
+        public static void Apply(ref float a, ref float b, ref float y, Vector256<float> gv, ref float ga, ref float gb, nuint k)
+        {
+            var m = Vector256.GreaterThanOrEqual(Vector256.LoadUnsafe(ref a, k), Vector256.LoadUnsafe(ref b, k));
+            Accumulate(ref ga, k, Vector256.ConditionalSelect(m, gv, Vector256<float>.Zero));
+            Accumulate(ref gb, k, Vector256.ConditionalSelect(m, Vector256<float>.Zero, gv));
+        }
+    }
+
+    private readonly struct MinGrad : IGradOp
+    {
+        public static void Apply(ref float a, ref float b, ref float y, Vector256<float> gv, ref float ga, ref float gb, nuint k)
+        {
+            var m = Vector256.LessThanOrEqual(Vector256.LoadUnsafe(ref a, k), Vector256.LoadUnsafe(ref b, k));
+            Accumulate(ref ga, k, Vector256.ConditionalSelect(m, gv, Vector256<float>.Zero));
+            Accumulate(ref gb, k, Vector256.ConditionalSelect(m, Vector256<float>.Zero, gv));
+        }
     }
 }

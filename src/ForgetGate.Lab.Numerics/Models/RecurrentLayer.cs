@@ -1,6 +1,7 @@
 using System.Numerics.Tensors;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
 using ForgetGate.Lab.Numerics.Cells;
 using ForgetGate.Lab.Numerics.Kernels;
 
@@ -497,13 +498,13 @@ internal sealed partial class RecurrentLayer
                     int n = (tile1 - tile0) * U;
                     var graph = Program!.Graph;
                     int row = (t * batch) + b;
-                    v.AsSpan((graph.HiddenOutput * Hp) + u0, n).CopyTo(Hs.AsSpan((row * Hp) + u0, n));
+                    CopyUnits(v.AsSpan((graph.HiddenOutput * Hp) + u0, n), Hs.AsSpan((row * Hp) + u0, n));
                     for (int s = 0; s < S; s++)
                     {
-                        v.AsSpan((graph.StateOutputs[s] * Hp) + u0, n).CopyTo(St.AsSpan((((row * S) + s) * Hp) + u0, n));
+                        CopyUnits(v.AsSpan((graph.StateOutputs[s] * Hp) + u0, n), St.AsSpan((((row * S) + s) * Hp) + u0, n));
                     }
 
-                    v.AsSpan((graph.ForgetOutput * Hp) + u0, n).CopyTo(F.AsSpan(((((t - 1) * batch) + b) * Hp) + u0, n));
+                    CopyUnits(v.AsSpan((graph.ForgetOutput * Hp) + u0, n), F.AsSpan(((((t - 1) * batch) + b) * Hp) + u0, n));
                     if (tile1 == Tiles && Hp > H)
                     {
                         // Padded units must stay exactly 0: the products multiply them by zero weights, and 0·NaN
@@ -528,24 +529,26 @@ internal sealed partial class RecurrentLayer
         int u0 = tile0 * U;
         int n = (tile1 - tile0) * U;
         int zRow = (((t - 1) * batch) + b) * Gh;
+        ref float z0 = ref MemoryMarshal.GetArrayDataReference(Z);
+        ref float v0 = ref MemoryMarshal.GetArrayDataReference(v);
         for (int tile = tile0; tile < tile1; tile++)
         {
             for (int g = 0; g < G; g++)
             {
-                Z.AsSpan(zRow + (tile * G * U) + (g * U), U).CopyTo(v.AsSpan((CellGraph.BlockNode(g) * Hp) + (tile * U), U));
+                CopyTile(ref Unsafe.Add(ref z0, zRow + (tile * G * U) + (g * U)), ref Unsafe.Add(ref v0, (CellGraph.BlockNode(g) * Hp) + (tile * U)));
             }
         }
 
         int prev = ((t - 1) * batch) + b;
-        Hs.AsSpan((prev * Hp) + u0, n).CopyTo(v.AsSpan((graph.HiddenNode * Hp) + u0, n));
+        CopyUnits(Hs.AsSpan((prev * Hp) + u0, n), v.AsSpan((graph.HiddenNode * Hp) + u0, n));
         for (int s = 0; s < S; s++)
         {
-            St.AsSpan((((prev * S) + s) * Hp) + u0, n).CopyTo(v.AsSpan((graph.StateNode(s) * Hp) + u0, n));
+            CopyUnits(St.AsSpan((((prev * S) + s) * Hp) + u0, n), v.AsSpan((graph.StateNode(s) * Hp) + u0, n));
         }
 
         for (int p = 0; p < CellParams.Length; p++)
         {
-            ParamValues.AsSpan((p * Hp) + u0, n).CopyTo(v.AsSpan((graph.ParamNode(p) * Hp) + u0, n));
+            CopyUnits(ParamValues.AsSpan((p * Hp) + u0, n), v.AsSpan((graph.ParamNode(p) * Hp) + u0, n));
         }
 
         Program.Forward(v, Hp, u0, u0 + n);
@@ -584,9 +587,16 @@ internal sealed partial class RecurrentLayer
                 {
                     CellStep(t, batch, b, tile0, tile1, scratch);
                     var adj = scratch.AsSpan(adjOff);
-                    for (int i = 0; i < nodes; i++)
+                    if (n == Hp)
                     {
-                        adj.Slice((i * Hp) + u0, n).Clear();
+                        adj[..(nodes * Hp)].Clear(); // one contiguous clear when this worker has every unit
+                    }
+                    else
+                    {
+                        for (int i = 0; i < nodes; i++)
+                        {
+                            adj.Slice((i * Hp) + u0, n).Clear();
+                        }
                     }
 
                     Add(dH.AsSpan(dhOff + (b * Hp) + u0, n), adj.Slice((graph.HiddenOutput * Hp) + u0, n));
@@ -596,17 +606,19 @@ internal sealed partial class RecurrentLayer
                     }
 
                     BackwardInto(scratch, u0, u1);
+                    ref float adj0 = ref MemoryMarshal.GetReference(adj);
+                    ref float dz0 = ref MemoryMarshal.GetArrayDataReference(dZx);
                     for (int tile = tile0; tile < tile1; tile++)
                     {
                         for (int g = 0; g < G; g++)
                         {
-                            adj.Slice((CellGraph.BlockNode(g) * Hp) + (tile * U), U).CopyTo(dZx.AsSpan(zOff + (b * Gh) + (tile * G * U) + (g * U), U));
+                            CopyTile(ref Unsafe.Add(ref adj0, (CellGraph.BlockNode(g) * Hp) + (tile * U)), ref Unsafe.Add(ref dz0, zOff + (b * Gh) + (tile * G * U) + (g * U)));
                         }
                     }
 
                     for (int s = 0; s < S; s++)
                     {
-                        adj.Slice((graph.StateNode(s) * Hp) + u0, n).CopyTo(dC.AsSpan((((b * S) + s) * Hp) + u0, n));
+                        CopyUnits(adj.Slice((graph.StateNode(s) * Hp) + u0, n), dC.AsSpan((((b * S) + s) * Hp) + u0, n));
                     }
 
                     if (tile1 == Tiles && Hp > H)
@@ -634,7 +646,7 @@ internal sealed partial class RecurrentLayer
                     int row = ((t - 1) * batch) + b;
                     for (int p = 0; p < pCount; p++)
                     {
-                        adj.Slice((graph.ParamNode(p) * Hp) + u0, n).CopyTo(DParam.AsSpan((((row * pCount) + p) * Hp) + u0, n));
+                        CopyUnits(adj.Slice((graph.ParamNode(p) * Hp) + u0, n), DParam.AsSpan((((row * pCount) + p) * Hp) + u0, n));
                     }
                 }
             }
@@ -642,7 +654,36 @@ internal sealed partial class RecurrentLayer
             barrier?.SignalAndWait();
         }
 
-        static void Add(ReadOnlySpan<float> from, Span<float> into) => TensorPrimitives.Add(into, from, into);
+        static void Add(ReadOnlySpan<float> from, Span<float> into)
+        {
+            // A vector loop, not TensorPrimitives.Add: its per-call checks and dispatch cost more than 128 adds, and a
+            // step does 2 + S of these per batch row. n is a whole number of tiles, so a multiple of 16.
+            ref float f = ref MemoryMarshal.GetReference(from);
+            ref float i = ref MemoryMarshal.GetReference(into);
+            for (nuint k = 0; k < (nuint)into.Length; k += 8)
+            {
+                (Vector256.LoadUnsafe(ref i, k) + Vector256.LoadUnsafe(ref f, k)).StoreUnsafe(ref i, k);
+            }
+        }
+    }
+
+    /// <summary>Copies one gate block of a unit tile (<see cref="GateMath.TileUnits"/> = 16 floats) without a call: a row's step does G·tiles of these.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void CopyTile(ref float source, ref float destination)
+    {
+        Vector256.LoadUnsafe(ref source).StoreUnsafe(ref destination);
+        Vector256.LoadUnsafe(ref source, 8).StoreUnsafe(ref destination, 8);
+    }
+
+    /// <summary>Copies a whole number of unit tiles (a multiple of 16 floats) with vector moves, no call: the cell step does several per batch row.</summary>
+    private static void CopyUnits(ReadOnlySpan<float> from, Span<float> to)
+    {
+        ref float f = ref MemoryMarshal.GetReference(from);
+        ref float d = ref MemoryMarshal.GetReference(to);
+        for (nuint k = 0; k < (nuint)from.Length; k += 16)
+        {
+            CopyTile(ref Unsafe.Add(ref f, k), ref Unsafe.Add(ref d, k));
+        }
     }
 
     private void BackwardInto(float[] scratch, int u0, int u1)
