@@ -107,4 +107,42 @@ public sealed class StoreFaultTests : IDisposable
         Assert.Equal("ok", db.IntegrityCheck());
         Track(db);
     }
+
+    [Fact]
+    public async Task Worker_CheckpointDiskFillsMidRun_RunReleasedWithoutSpendingAnAttemptAndResumedFromItsCheckpointWhenSpaceReturns()
+    {
+        // The store is fine; only the checkpoint folder (a small tmpfs) fills up, for real (ENOSPC from the kernel).
+        var mount = Track(Tmpfs.TryMount(8) ?? throw new InvalidOperationException("This test needs to mount a tmpfs (run as root with CAP_SYS_ADMIN)."));
+        var db = new TestDatabase(checkpointRoot: Path.Combine(mount.Path, "checkpoints"));
+        var config = TestDatabase.Synthetic(5, tasks: 2, epochs: 2, steps: 12, stepMs: 40);
+        long baseline = (await db.QueueAsync("ckpt-full-baseline", [config]))[0];
+        await db.RunInProcessAsync(baseline);
+        long run = (await db.QueueAsync("ckpt-full", [config]))[0];
+
+        var worker = Track(WorkerProcess.Start(db, "--until-empty", leaseSeconds: 1, heartbeatSeconds: 0.25));
+        await Wait.UntilAsync(() => db.Scalar<double>("SELECT progress FROM runs WHERE id = @run", new { run }) >= 0.2, s_timeout, () => worker.Output);
+        string filler = mount.Fill();
+        string outage = await worker.WaitForLineAsync($"Run {run}: checkpoint storage '", s_timeout);
+        Assert.Contains("is full (No space left on device", outage, StringComparison.Ordinal);
+        Assert.Contains("released without spending an attempt (released: True)", outage, StringComparison.Ordinal);
+        await worker.WaitForLineAsync("Checkpoint storage unavailable", s_timeout);
+
+        // Backing off, not claiming: still one claim after several lease lengths, the run queued with no attempt spent.
+        await Task.Delay(2500);
+        Assert.False(worker.HasExited, worker.Output);
+        Assert.Equal(("queued", 0L, 1L), (db.Scalar<string>("SELECT status FROM runs WHERE id = @run", new { run }), db.Scalar<long>("SELECT attempt FROM runs WHERE id = @run", new { run }), db.Scalar<long>("SELECT COUNT(*) FROM run_attempts WHERE run_id = @run", new { run })));
+        long checkpoints = db.Scalar<long>("SELECT COUNT(*) FROM checkpoints WHERE run_id = @run", new { run });
+        Assert.True(checkpoints >= 9, $"expected the checkpoints of progress ≥ 0.2 (≥ 9 of 48 steps) to be recorded, found {checkpoints}");
+
+        File.Delete(filler);
+        Assert.Equal(0, await worker.WaitForExitAsync(s_timeout));
+        Assert.Contains("is writable again; claiming resumes", worker.Output, StringComparison.Ordinal);
+        string second = worker.Output.Split('\n').Where(l => l.Contains($"Claimed run {run} attempt 1/3", StringComparison.Ordinal)).Last();
+        Assert.Contains("synthetic-", second, StringComparison.Ordinal); // resumed from its last checkpoint, not from the start
+        Assert.Equal(("succeeded", 1L, 2L), (db.Scalar<string>("SELECT status FROM runs WHERE id = @run", new { run }), db.Scalar<long>("SELECT attempt FROM runs WHERE id = @run", new { run }), db.Scalar<long>("SELECT COUNT(*) FROM run_attempts WHERE run_id = @run", new { run })));
+        Assert.Equal(db.Evaluations(baseline), db.Evaluations(run));
+        Assert.Equal(48, db.Scalar<long>("SELECT COUNT(*) FROM training_curves WHERE run_id = @run", new { run }));
+        Assert.Equal("ok", db.IntegrityCheck());
+        Track(db);
+    }
 }

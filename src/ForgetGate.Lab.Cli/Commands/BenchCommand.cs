@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
+using ForgetGate.Lab.Core.Training;
 using ForgetGate.Lab.Numerics.Diagnostics;
 using ForgetGate.Lab.Numerics.Engines;
 using ForgetGate.Lab.Numerics.Losses;
@@ -303,16 +304,18 @@ internal static class BenchCommand
     }
 
     /// <summary>
-    /// Warms up, then times windows of at least a quarter of <paramref name="seconds"/> (min 2 runs each) until
+    /// Warms up until the JIT has settled (<see cref="JitWarmup"/>: the first variant of a process otherwise runs
+    /// part of its windows on tier-0 code or before its tier-1 compile, and reads slower than the same work later),
+    /// then times windows of at least a quarter of <paramref name="seconds"/> (min 2 runs each) until
     /// <paramref name="seconds"/> have passed, and returns the median window as (runs, seconds). The median keeps
     /// one window slowed by another process on the 2 shared cores from deciding the figure.
     /// </summary>
+    /// <summary>Longest warm-up of one measurement; a big shape's 40 quiet steps could take longer than that.</summary>
+    private static readonly TimeSpan s_warmupCap = TimeSpan.FromSeconds(2);
+
     private static (int Runs, double Seconds) Time(Action action, double seconds)
     {
-        for (int i = 0; i < 3; i++)
-        {
-            action();
-        }
+        JitWarmup.Run(action, TimeSpan.Zero, s_warmupCap);
 
         var windows = new List<(int Runs, double Seconds)>();
         var total = Stopwatch.StartNew();

@@ -31,9 +31,14 @@ internal static class RunCommand
         var output = new Option<string?>("--out") { Description = "Report folder (default results/<sweep name>)." };
         var noReuse = SweepQueuer.CreateNoReuseOption();
         var maxRuns = SweepQueuer.CreateMaxRunsOption();
+        var outageWait = new Option<double>("--outage-wait")
+        {
+            Description = "Seconds to wait out a store or checkpoint storage that is read-only, full or unreachable before giving up with exit code 3 (runs stay queued, no attempt spent).",
+            DefaultValueFactory = _ => WorkerOptions.RunOutageWaitSeconds,
+        };
         var command = new Command("run", "Queue a spec's sweep, run it here until done, and write its report.\nExample: forgetgate run experiments/quick.yaml --set seed=[1,2,3]")
         {
-            spec, db, set, threads, concurrency, output, noReuse, maxRuns,
+            spec, db, set, threads, concurrency, output, noReuse, maxRuns, outageWait,
         };
 
         command.SetAction(async (parse, cancellationToken) =>
@@ -67,6 +72,7 @@ internal static class RunCommand
                     o.ThreadsPerRun = parse.GetValue(threads) is { } t ? Math.Max(1, t) : WorkerOptions.Auto;
                     o.Concurrency = runs;
                     o.AutoHint = (hint.Hidden, hint.Batch, plan.Points.Count);
+                    o.OutageWaitSeconds = parse.GetValue(outageWait);
                 },
                 shutdownSeconds: 20,
                 minimumLevel: display.IsInteractive ? LogLevel.Warning : LogLevel.Information,
@@ -79,6 +85,7 @@ internal static class RunCommand
                 Console.WriteLine(choice);
             }
 
+            var outcome = host.Services.GetRequiredService<WorkerOutcome>(); // read after RunAsync, which disposes the host
             var work = display.RunAsync(() => host.RunAsync(cancellationToken), (runs, ct) => SnapshotAsync(store, sweepId, runs, ct));
             bool ended;
             try
@@ -101,7 +108,13 @@ internal static class RunCommand
                     $"interrupted; the store did not confirm the release within {InterruptGrace.TotalSeconds:0.##} s, so a run may show 'running' until its lease expires; the same 'forgetgate run' then resumes it from its last checkpoint."));
             }
 
+            string? gaveUp = outcome.GaveUp;
             host.Dispose();
+            if (gaveUp is not null)
+            {
+                // An outage outlasted --outage-wait: the worker released its runs (no attempt spent) and stopped.
+                throw new CliException(ExitCodes.Unavailable, gaveUp);
+            }
 
             // Ctrl-C stopped the worker (its runs checkpointed and released): interrupted (130), not a failed sweep.
             cancellationToken.ThrowIfCancellationRequested();

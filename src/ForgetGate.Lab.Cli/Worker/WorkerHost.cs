@@ -50,6 +50,7 @@ internal static class WorkerHost
         var storeOptions = builder.Configuration.GetSection("Store").Get<StoreOptions>() ?? new StoreOptions();
         builder.Services.AddSingleton(sp => RunStores.Open(sp.GetRequiredService<IOptions<WorkerOptions>>().Value.Database, storeOptions));
         builder.Services.AddSingleton<IRunExecutor>(new TrainingRunExecutor(new SpecRunPlanFactory(), RunSummaries.From) { OnProgress = onProgress });
+        builder.Services.AddSingleton<WorkerOutcome>();
         builder.Services.AddHostedService<RunWorker>();
         services?.Invoke(builder.Services);
         return builder.Build();

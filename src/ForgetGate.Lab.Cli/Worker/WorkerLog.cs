@@ -69,6 +69,21 @@ internal static partial class WorkerLog
     [LoggerMessage(20, LogLevel.Information, "Run {RunId}: store reachable again after {Seconds:F1}s; the run continues")]
     public static partial void RunWriteRecovered(ILogger logger, long runId, double seconds);
 
-    [LoggerMessage(21, LogLevel.Information, "{Choice}")]
+    [LoggerMessage(22, LogLevel.Information, "{Choice}")]
     public static partial void ConcurrencyChosen(ILogger logger, string choice);
+
+    [LoggerMessage(23, LogLevel.Warning, "Run {RunId}: checkpoint storage '{Path}' {Why}; the run is released without spending an attempt (released: {Released}) and resumes from its last checkpoint")]
+    public static partial void CheckpointOutage(ILogger logger, long runId, string path, string why, bool released);
+
+    [LoggerMessage(24, LogLevel.Error, "Checkpoint storage unavailable: '{Path}' {Why}. Not claiming; retrying in {DelaySeconds:F1}s (outage for {WaitedSeconds:F1}s{Bound})")]
+    public static partial void CheckpointStorageUnavailable(ILogger logger, string path, string why, double delaySeconds, double waitedSeconds, string bound);
+
+    [LoggerMessage(25, LogLevel.Information, "Checkpoint storage '{Path}' is writable again; claiming resumes")]
+    public static partial void CheckpointStorageRecovered(ILogger logger, string path);
+
+    [LoggerMessage(27, LogLevel.Information, "Run {RunId} is quarantined (its lease once expired in a shared process): it runs alone here, and no other run is claimed until it ends")]
+    public static partial void RunningAlone(ILogger logger, long runId);
+
+    [LoggerMessage(26, LogLevel.Critical, "Giving up: {Message}")]
+    public static partial void GaveUp(ILogger logger, string message);
 }

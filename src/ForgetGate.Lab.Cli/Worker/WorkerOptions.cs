@@ -71,6 +71,16 @@ internal sealed class WorkerOptions
     /// <summary>Longest back-off while the store is read-only, full or unreachable.</summary>
     public double StoreRetryMaxSeconds { get; set; } = 60;
 
+    /// <summary>
+    /// How long an outage (store or checkpoint storage read-only, full or unreachable) may last before the worker stops
+    /// waiting and ends, its runs released and resumable; null (the worker's default): wait for as long as it takes.
+    /// <c>run</c> sets it (<c>--outage-wait</c>, default <see cref="RunOutageWaitSeconds"/>) and then exits with 3.
+    /// </summary>
+    public double? OutageWaitSeconds { get; set; }
+
+    /// <summary><c>run</c>'s default bound on an outage: long enough to ride out a restart, short enough that a script learns.</summary>
+    public const double RunOutageWaitSeconds = 300;
+
     /// <summary>Exit when no run is queued or running.</summary>
     public bool UntilEmpty { get; set; }
 
@@ -130,6 +140,11 @@ internal sealed class WorkerOptionsValidator : IValidateOptions<WorkerOptions>
         if (!(options.StoreRetryMaxSeconds > 0))
         {
             errors.Add($"Worker:StoreRetryMaxSeconds {options.StoreRetryMaxSeconds}: expected > 0.");
+        }
+
+        if (options.OutageWaitSeconds is { } wait && !(wait > 0 && wait <= 7 * 86_400))
+        {
+            errors.Add($"--outage-wait {wait}: expected seconds in (0, 604800].");
         }
 
         if (options.GpuBatch is < 0 or > 4096)

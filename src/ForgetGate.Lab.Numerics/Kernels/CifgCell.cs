@@ -10,18 +10,18 @@ namespace ForgetGate.Lab.Numerics.Kernels;
 internal static class CifgCell
 {
     /// <summary>Turns pre-activations z (in place) into activations, writes c' and h'.</summary>
-    [MethodImpl(MethodImplOptions.NoInlining)]
+    [MethodImpl(MethodImplOptions.NoInlining)] // its own JIT root: GateMath says why
     public static void Forward<T>(ref float z, ref float cPrev, ref float c, ref float h)
         where T : struct, ILanes<T>
     {
         for (nuint off = 0; off < TileUnits; off += (nuint)T.Count)
         {
             var f = Sigmoid(T.Load(ref z, off));
-            var g = Tanh(T.Load(ref z, off + 16));
-            var o = Sigmoid(T.Load(ref z, off + 32));
+            var g = Tanh(T.Load(ref z, off + Block1));
+            var o = Sigmoid(T.Load(ref z, off + Block2));
             f.Store(ref z, off);
-            g.Store(ref z, off + 16);
-            o.Store(ref z, off + 32);
+            g.Store(ref z, off + Block1);
+            o.Store(ref z, off + Block2);
             var cn = T.Fma(f, T.Load(ref cPrev, off) - g, g);
             cn.Store(ref c, off);
             (o * Tanh(cn)).Store(ref h, off);
@@ -29,7 +29,7 @@ internal static class CifgCell
     }
 
     /// <summary>Writes dL/dz for f, g, o and updates the carried dL/dc in place.</summary>
-    [MethodImpl(MethodImplOptions.NoInlining)]
+    [MethodImpl(MethodImplOptions.NoInlining)] // its own JIT root: GateMath says why
     public static void Backward<T>(ref float act, ref float cPrev, ref float c, ref float dh, ref float dc, ref float dz)
         where T : struct, ILanes<T>
     {
@@ -37,14 +37,14 @@ internal static class CifgCell
         for (nuint off = 0; off < TileUnits; off += (nuint)T.Count)
         {
             var f = T.Load(ref act, off);
-            var g = T.Load(ref act, off + 16);
-            var o = T.Load(ref act, off + 32);
+            var g = T.Load(ref act, off + Block1);
+            var o = T.Load(ref act, off + Block2);
             var tc = Tanh(T.Load(ref c, off));
             var dhv = T.Load(ref dh, off);
             var dct = T.Fma(dhv * o, one - (tc * tc), T.Load(ref dc, off));
             (dct * (T.Load(ref cPrev, off) - g) * f * (one - f)).Store(ref dz, off);
-            (dct * (one - f) * (one - (g * g))).Store(ref dz, off + 16);
-            (dhv * tc * o * (one - o)).Store(ref dz, off + 32);
+            (dct * (one - f) * (one - (g * g))).Store(ref dz, off + Block1);
+            (dhv * tc * o * (one - o)).Store(ref dz, off + Block2);
             (dct * f).Store(ref dc, off);
         }
     }

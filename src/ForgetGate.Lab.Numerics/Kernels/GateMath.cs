@@ -8,6 +8,25 @@ internal static class GateMath
     /// <summary>Lanes per gate block of a unit tile: cell kernels work on tiles of this many hidden units.</summary>
     public const int TileUnits = 16;
 
+    // Why the cell kernels' offsets are 16, 32, 48: the layer permutes the gate columns of W_ih, W_hh and the biases
+    // (RecurrentLayer) so that in a batch row of z each 16-unit tile holds its G gate blocks side by side,
+    // [block 0 | block 1 | …], TileUnits lanes (one 64-byte cache line) each. A kernel reads gate k of the tile's units
+    // at off + k·TileUnits, so a unit's gates are in registers together whatever H is; checkpoints keep PyTorch's order.
+
+    /// <summary>Offset of the tile's second gate block (f of lstm, z of gru, g of cifg, r of ur-lstm).</summary>
+    public const int Block1 = TileUnits;
+
+    /// <summary>Offset of the tile's third gate block.</summary>
+    public const int Block2 = 2 * TileUnits;
+
+    /// <summary>Offset of the tile's fourth gate block.</summary>
+    public const int Block3 = 3 * TileUnits;
+
+    // Why the cell kernels are [MethodImpl(NoInlining)]: each is its own JIT root. Inlined into the layer's step loop
+    // (or with ILanes wrapper constructors and property getters in the same method) the JIT's inlining budget ran out
+    // and Sigmoid/Tanh/Exp, which must inline, became calls: forward ran 2× slower (commit 95beea7). One call per
+    // tile row per step costs nothing next to that.
+
     /// <summary>σ(x) = 1 / (1 + e^-x); saturates to 0 or 1 without NaN.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static T Sigmoid<T>(T x)

@@ -11,20 +11,20 @@ namespace ForgetGate.Lab.Numerics.Kernels;
 internal static class GruCell
 {
     /// <summary>Writes r, z, n over x (in place), W_hn h + b_hn over the n block of hh, and h'.</summary>
-    [MethodImpl(MethodImplOptions.NoInlining)]
+    [MethodImpl(MethodImplOptions.NoInlining)] // its own JIT root: GateMath says why
     public static void Forward<T>(ref float x, ref float hh, ref float biasN, ref float hPrev, ref float h)
         where T : struct, ILanes<T>
     {
         for (nuint off = 0; off < TileUnits; off += (nuint)T.Count)
         {
             var r = Sigmoid(T.Load(ref x, off) + T.Load(ref hh, off));
-            var z = Sigmoid(T.Load(ref x, off + 16) + T.Load(ref hh, off + 16));
-            var hn = T.Load(ref hh, off + 32) + T.Load(ref biasN, off);
-            var n = Tanh(T.Fma(r, hn, T.Load(ref x, off + 32)));
+            var z = Sigmoid(T.Load(ref x, off + Block1) + T.Load(ref hh, off + Block1));
+            var hn = T.Load(ref hh, off + Block2) + T.Load(ref biasN, off);
+            var n = Tanh(T.Fma(r, hn, T.Load(ref x, off + Block2)));
             r.Store(ref x, off);
-            z.Store(ref x, off + 16);
-            n.Store(ref x, off + 32);
-            hn.Store(ref hh, off + 32);
+            z.Store(ref x, off + Block1);
+            n.Store(ref x, off + Block2);
+            hn.Store(ref hh, off + Block2);
             T.Fma(z, T.Load(ref hPrev, off) - n, n).Store(ref h, off);
         }
     }
@@ -33,7 +33,7 @@ internal static class GruCell
     /// Writes dL/dz of the input side (dzx) and hidden side (dzh: the n block is scaled by r) and adds the
     /// direct path z⊙dh into <paramref name="dhPrev"/>.
     /// </summary>
-    [MethodImpl(MethodImplOptions.NoInlining)]
+    [MethodImpl(MethodImplOptions.NoInlining)] // its own JIT root: GateMath says why
     public static void Backward<T>(ref float act, ref float hh, ref float hPrev, ref float dh, ref float dzx, ref float dzh, ref float dhPrev)
         where T : struct, ILanes<T>
     {
@@ -41,9 +41,9 @@ internal static class GruCell
         for (nuint off = 0; off < TileUnits; off += (nuint)T.Count)
         {
             var r = T.Load(ref act, off);
-            var z = T.Load(ref act, off + 16);
-            var n = T.Load(ref act, off + 32);
-            var hn = T.Load(ref hh, off + 32);
+            var z = T.Load(ref act, off + Block1);
+            var n = T.Load(ref act, off + Block2);
+            var hn = T.Load(ref hh, off + Block2);
             var dhv = T.Load(ref dh, off);
             var dz = dhv * (T.Load(ref hPrev, off) - n) * z * (one - z);
             var dan = dhv * (one - z) * (one - (n * n));
@@ -51,10 +51,10 @@ internal static class GruCell
             T.Fma(dhv, z, T.Load(ref dhPrev, off)).Store(ref dhPrev, off);
             dr.Store(ref dzx, off);
             dr.Store(ref dzh, off);
-            dz.Store(ref dzx, off + 16);
-            dz.Store(ref dzh, off + 16);
-            dan.Store(ref dzx, off + 32);
-            (dan * r).Store(ref dzh, off + 32);
+            dz.Store(ref dzx, off + Block1);
+            dz.Store(ref dzh, off + Block1);
+            dan.Store(ref dzx, off + Block2);
+            (dan * r).Store(ref dzh, off + Block2);
         }
     }
 }

@@ -14,6 +14,19 @@ namespace ForgetGate.Lab.Numerics.Kernels;
 /// </summary>
 internal static class MatMul
 {
+    /// <summary>What a tile of C starts from before its FMA chain (the kernels' <c>mode</c>).</summary>
+    private enum CInit
+    {
+        /// <summary>0: a plain product.</summary>
+        Zero,
+
+        /// <summary>bias[j]: the layer's input-side bias (b_ih + b_hh permuted; the GRU n block b_in only), folded into x·W_ihᵀ.</summary>
+        Bias,
+
+        /// <summary>C itself: the caller's accumulate, and every reduction block after the first.</summary>
+        Accumulate,
+    }
+
     /// <summary>Reduction block: a 16-column panel slice of 256 rows is 16 KB and stays in L1.</summary>
     private const int KBlock = 256;
     private const int RowBlock = 8;
@@ -54,7 +67,7 @@ internal static class MatMul
         ref float b0 = ref MemoryMarshal.GetReference(panels);
         ref float c0 = ref MemoryMarshal.GetReference(c);
         ref float bias0 = ref MemoryMarshal.GetReference(bias);
-        int mode = accumulate ? 2 : bias.IsEmpty ? 0 : 1;
+        var mode = accumulate ? CInit.Accumulate : bias.IsEmpty ? CInit.Zero : CInit.Bias;
         if (k == 0)
         {
             InitOnly(m, n0, n1, ref c0, ldc, mode, ref bias0);
@@ -120,7 +133,8 @@ internal static class MatMul
                 j += span;
             }
 
-            mode = 2;
+            // Later reduction blocks add to the partial sums the first block left in C.
+            mode = CInit.Accumulate;
         }
     }
 
@@ -181,19 +195,19 @@ internal static class MatMul
     }
 
     /// <summary>An edge tile through the full 8×16 or 8×32 kernel: C (or the bias) staged in a padded tile, then copied back.</summary>
-    private static void Staged(bool pair, int kc, int rows, int width, ref float a, nint aRow, nint aCol, ref float b, nint panelStride, ref float c, int ldc, int mode, ref float bias, Span<float> tile)
+    private static void Staged(bool pair, int kc, int rows, int width, ref float a, nint aRow, nint aCol, ref float b, nint panelStride, ref float c, int ldc, CInit mode, ref float bias, Span<float> tile)
     {
         const int Ld = 2 * W;
         ref float t0 = ref MemoryMarshal.GetReference(tile);
         ref float tb = ref Unsafe.Add(ref t0, RowBlock * Ld);
-        if (mode == 2)
+        if (mode == CInit.Accumulate)
         {
             for (int r = 0; r < rows; r++)
             {
                 MemoryMarshal.CreateReadOnlySpan(ref Unsafe.Add(ref c, (nint)r * ldc), width).CopyTo(MemoryMarshal.CreateSpan(ref Unsafe.Add(ref t0, r * Ld), width));
             }
         }
-        else if (mode == 1)
+        else if (mode == CInit.Bias)
         {
             var staged = MemoryMarshal.CreateSpan(ref tb, Ld);
             staged.Clear();
@@ -215,9 +229,9 @@ internal static class MatMul
         }
     }
 
-    private static void InitOnly(int m, int n0, int n1, ref float c0, int ldc, int mode, ref float bias0)
+    private static void InitOnly(int m, int n0, int n1, ref float c0, int ldc, CInit mode, ref float bias0)
     {
-        if (mode == 2)
+        if (mode == CInit.Accumulate)
         {
             return;
         }
@@ -226,20 +240,20 @@ internal static class MatMul
         {
             for (int j = n0; j < n1; j++)
             {
-                Unsafe.Add(ref c0, ((nint)i * ldc) + j) = mode == 1 ? Unsafe.Add(ref bias0, j) : 0f;
+                Unsafe.Add(ref c0, ((nint)i * ldc) + j) = mode == CInit.Bias ? Unsafe.Add(ref bias0, j) : 0f;
             }
         }
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Init(int mode, ref float c, ref float bias, out Vector256<float> lo, out Vector256<float> hi)
+    private static void Init(CInit mode, ref float c, ref float bias, out Vector256<float> lo, out Vector256<float> hi)
     {
-        if (mode == 2)
+        if (mode == CInit.Accumulate)
         {
             lo = Vector256.LoadUnsafe(ref c);
             hi = Vector256.LoadUnsafe(ref c, 8);
         }
-        else if (mode == 1)
+        else if (mode == CInit.Bias)
         {
             lo = Vector256.LoadUnsafe(ref bias);
             hi = Vector256.LoadUnsafe(ref bias, 8);
@@ -252,12 +266,12 @@ internal static class MatMul
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Init512(int mode, ref float c, ref float bias, out Vector512<float> v)
+    private static void Init512(CInit mode, ref float c, ref float bias, out Vector512<float> v)
     {
-        v = mode == 2 ? Vector512.LoadUnsafe(ref c) : mode == 1 ? Vector512.LoadUnsafe(ref bias) : Vector512<float>.Zero;
+        v = mode == CInit.Accumulate ? Vector512.LoadUnsafe(ref c) : mode == CInit.Bias ? Vector512.LoadUnsafe(ref bias) : Vector512<float>.Zero;
     }
 
-    private static void Kernel8x32(int kc, ref float a, nint aRow, nint aCol, ref float b, nint panelStride, ref float c, nint ldc, int mode, ref float bias)
+    private static void Kernel8x32(int kc, ref float a, nint aRow, nint aCol, ref float b, nint panelStride, ref float c, nint ldc, CInit mode, ref float bias)
     {
         ref float biasHi = ref Unsafe.Add(ref bias, W);
         Init512(mode, ref c, ref bias, out var c00);
@@ -328,7 +342,7 @@ internal static class MatMul
         c71.StoreUnsafe(ref Unsafe.Add(ref c, 7 * ldc), W);
     }
 
-    private static void Kernel8x16(int kc, ref float a, nint aRow, nint aCol, ref float b, ref float c, nint ldc, int mode, ref float bias)
+    private static void Kernel8x16(int kc, ref float a, nint aRow, nint aCol, ref float b, ref float c, nint ldc, CInit mode, ref float bias)
     {
         // 8 rows × 16 columns as 16 Vector256 accumulators (uses ymm16–31 where AVX-512VL exists).
         Init(mode, ref c, ref bias, out var c00, out var c01);

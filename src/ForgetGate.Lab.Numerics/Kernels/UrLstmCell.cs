@@ -20,20 +20,20 @@ internal static class UrLstmCell
     }
 
     /// <summary>Turns pre-activations z (in place) into activations φ, ρ, tanh(u), σ(o); writes c' and h'.</summary>
-    [MethodImpl(MethodImplOptions.NoInlining)]
+    [MethodImpl(MethodImplOptions.NoInlining)] // its own JIT root: GateMath says why
     public static void Forward<T>(ref float z, ref float cPrev, ref float c, ref float h)
         where T : struct, ILanes<T>
     {
         for (nuint off = 0; off < TileUnits; off += (nuint)T.Count)
         {
             var phi = Sigmoid(T.Load(ref z, off));
-            var rho = Sigmoid(T.Load(ref z, off + 16));
-            var u = Tanh(T.Load(ref z, off + 32));
-            var o = Sigmoid(T.Load(ref z, off + 48));
+            var rho = Sigmoid(T.Load(ref z, off + Block1));
+            var u = Tanh(T.Load(ref z, off + Block2));
+            var o = Sigmoid(T.Load(ref z, off + Block3));
             phi.Store(ref z, off);
-            rho.Store(ref z, off + 16);
-            u.Store(ref z, off + 32);
-            o.Store(ref z, off + 48);
+            rho.Store(ref z, off + Block1);
+            u.Store(ref z, off + Block2);
+            o.Store(ref z, off + Block3);
             var cn = T.Fma(Gamma(phi, rho), T.Load(ref cPrev, off) - u, u);
             cn.Store(ref c, off);
             (o * Tanh(cn)).Store(ref h, off);
@@ -41,7 +41,7 @@ internal static class UrLstmCell
     }
 
     /// <summary>Writes dL/dz for f, r, u, o and updates the carried dL/dc in place.</summary>
-    [MethodImpl(MethodImplOptions.NoInlining)]
+    [MethodImpl(MethodImplOptions.NoInlining)] // its own JIT root: GateMath says why
     public static void Backward<T>(ref float act, ref float cPrev, ref float c, ref float dh, ref float dc, ref float dz)
         where T : struct, ILanes<T>
     {
@@ -50,9 +50,9 @@ internal static class UrLstmCell
         for (nuint off = 0; off < TileUnits; off += (nuint)T.Count)
         {
             var phi = T.Load(ref act, off);
-            var rho = T.Load(ref act, off + 16);
-            var u = T.Load(ref act, off + 32);
-            var o = T.Load(ref act, off + 48);
+            var rho = T.Load(ref act, off + Block1);
+            var u = T.Load(ref act, off + Block2);
+            var o = T.Load(ref act, off + Block3);
             var gamma = Gamma(phi, rho);
             var tc = Tanh(T.Load(ref c, off));
             var dhv = T.Load(ref dh, off);
@@ -62,9 +62,9 @@ internal static class UrLstmCell
             var dPhi = dGamma * two * T.Fma(one - (rho + rho), phi, rho);
             var dRho = dGamma * two * phiSlope;
             (dPhi * phiSlope).Store(ref dz, off);
-            (dRho * rho * (one - rho)).Store(ref dz, off + 16);
-            (dct * (one - gamma) * (one - (u * u))).Store(ref dz, off + 32);
-            (dhv * tc * o * (one - o)).Store(ref dz, off + 48);
+            (dRho * rho * (one - rho)).Store(ref dz, off + Block1);
+            (dct * (one - gamma) * (one - (u * u))).Store(ref dz, off + Block2);
+            (dhv * tc * o * (one - o)).Store(ref dz, off + Block3);
             (dct * gamma).Store(ref dc, off);
         }
     }

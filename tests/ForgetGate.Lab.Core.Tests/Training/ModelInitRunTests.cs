@@ -4,7 +4,7 @@ using ForgetGate.Lab.Numerics.Engines;
 
 namespace ForgetGate.Lab.Core.Tests.Training;
 
-/// <summary><c>model.init</c> reaches the run's model: from the spec through the run plan to the runner's parameters.</summary>
+/// <summary><c>model.init</c> reaches the run's model (spec → run plan → parameters), and the kernel warm-up leaves the run untouched.</summary>
 public sealed class ModelInitRunTests
 {
     private const string Spec = """
@@ -43,5 +43,27 @@ public sealed class ModelInitRunTests
         var outcome = await runner.RunAsync(null, null, CancellationToken.None);
         Assert.All(outcome.Scores.Cast<double>(), s => Assert.True(double.IsFinite(s)));
         Assert.Equal(3 * 2, outcome.Scores.Length); // R rows 0..T over T = 2 tasks
+    }
+
+    [Fact]
+    public async Task Run_WithKernelWarmup_ComputesExactlyWhatItComputesWithout()
+    {
+        // The warm-up trains a throwaway copy through the run's own path and reads the run's task source; nothing of
+        // the run may see it: the same R, the same loss curve, bit for bit.
+        var config = Assert.Single(SpecReader.Parse(Spec, "init.yaml").Points).Config;
+        async Task<(double[,] Scores, List<double> Losses)> RunOnce(bool warm)
+        {
+            var plan = SpecRunPlanFactory.Create(config);
+            var sink = new MemorySink();
+            using var runner = new ContinualRunner(plan.Options with { WarmKernels = warm }, plan.Tasks, sink);
+            var outcome = await runner.RunAsync(null, null, CancellationToken.None);
+            return (outcome.Scores, sink.Curve.OrderBy(c => c.Key).Select(c => c.Value).ToList());
+        }
+
+        var cold = await RunOnce(warm: false);
+        var warmed = await RunOnce(warm: true);
+        Assert.Equal(cold.Scores, warmed.Scores);
+        Assert.NotEmpty(cold.Losses);
+        Assert.Equal(cold.Losses, warmed.Losses);
     }
 }
