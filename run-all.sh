@@ -29,7 +29,8 @@ fi
 specs=(experiments/quick.yaml experiments/quick-drift.yaml)
 if [ "${1:-}" = "--full" ]; then
   specs=(experiments/permuted-fmnist.yaml experiments/split-fmnist.yaml experiments/strategies.yaml
-         experiments/baselines.yaml experiments/cells-fmnist.yaml experiments/drift-abrupt.yaml experiments/drift-recurring.yaml)
+         experiments/baselines.yaml experiments/cells-fmnist.yaml experiments/pixels-fmnist.yaml
+         experiments/drift-abrupt.yaml experiments/drift-recurring.yaml)
 fi
 
 for spec in "${specs[@]}"; do

@@ -27,7 +27,8 @@ internal sealed partial class RunStore
             return [];
         }
 
-        string? key = maxRuns == 1 ? null : keyOf(first.ConfigJson);
+        // A quarantined run (its lease once expired in a shared process) runs alone, never in a batch (RescueExpiredAsync).
+        string? key = maxRuns == 1 || first.Quarantined ? null : keyOf(first.ConfigJson);
         if (key is null)
         {
             return [first];
@@ -61,7 +62,7 @@ internal sealed partial class RunStore
         var claimed = new List<ClaimedRun> { first };
         if (ids.Count > 0)
         {
-            claimed.AddRange(await ClaimIdsAsync(request, ids, cancellationToken).ConfigureAwait(false));
+            claimed.AddRange(await ClaimIdsAsync(request, first, ids, cancellationToken).ConfigureAwait(false));
         }
 
         return claimed;
@@ -72,8 +73,25 @@ internal sealed partial class RunStore
     /// taken some since they were listed; they are skipped, not waited for), in one transaction: the claim, an audit
     /// row and the last checkpoint of each, as <see cref="ClaimAsync"/> does for one run.
     /// </summary>
-    private Task<IReadOnlyList<ClaimedRun>> ClaimIdsAsync(ClaimRequest request, IReadOnlyList<long> ids, CancellationToken cancellationToken)
+    /// <remarks>
+    /// Runs trained in one batch share a process: every lease of the batch, the first run's included, is marked shared,
+    /// so a process death costs none of them an attempt and quarantines them instead (<see cref="RescueExpiredAsync"/>).
+    /// </remarks>
+    private Task<IReadOnlyList<ClaimedRun>> ClaimIdsAsync(ClaimRequest request, ClaimedRun first, IReadOnlyList<long> ids, CancellationToken cancellationToken)
     {
+        string markFirst = """
+            UPDATE runs
+            SET lease_shared = 1
+            WHERE id = @RunId
+              AND lease_token = @LeaseToken
+              AND status = 'running'
+            """;
+        string markFirstAudit = """
+            UPDATE run_attempts
+            SET shared = 1
+            WHERE run_id = @RunId
+              AND lease_token = @LeaseToken
+            """;
         // One UPDATE per run, each with its own fresh lease token; the row lock of the sub-select (PostgreSQL) makes a
         // run another claimer holds invisible rather than waited for.
         string claimOne = $"""
@@ -85,12 +103,13 @@ internal sealed partial class RunStore
                 WHERE id = @RunId
                   AND status = 'queued'
                   AND cancel_requested = 0
+                  AND quarantined = 0
                 {_dialect.ClaimLockClause})
-            RETURNING id, sweep_id, config_json, config_hash, seed, attempt, max_attempts, lease_token
+            RETURNING id, sweep_id, config_json, config_hash, seed, attempt, max_attempts, lease_token, lease_shared, quarantined
             """;
         string audit = $"""
-            INSERT INTO run_attempts (run_id, attempt, lease_token, lease_owner, claimed_at)
-            VALUES (@RunId, @Attempt, @LeaseToken, @Owner, {_dialect.Now})
+            INSERT INTO run_attempts (run_id, attempt, lease_token, lease_owner, claimed_at, shared, quarantined)
+            VALUES (@RunId, @Attempt, @LeaseToken, @Owner, {_dialect.Now}, @LeaseShared, @Quarantined)
             """;
         string lastCheckpoint = """
             SELECT task, epoch, batch, path, sha256
@@ -112,6 +131,7 @@ internal sealed partial class RunStore
                     request.CodeVersion,
                     request.EnvironmentJson,
                     RunId = id,
+                    Shared = 1,
                 };
                 var row = await connection.QuerySingleOrDefaultAsync<ClaimRow>(new CommandDefinition(claimOne, one, transaction, cancellationToken: cancellationToken)).ConfigureAwait(false);
                 if (row is null)
@@ -119,10 +139,17 @@ internal sealed partial class RunStore
                     continue;
                 }
 
-                await connection.ExecuteAsync(new CommandDefinition(audit, new { RunId = row.Id, row.Attempt, row.LeaseToken, request.Owner }, transaction, cancellationToken: cancellationToken)).ConfigureAwait(false);
+                await connection.ExecuteAsync(new CommandDefinition(audit, new { RunId = row.Id, row.Attempt, row.LeaseToken, request.Owner, row.LeaseShared, row.Quarantined }, transaction, cancellationToken: cancellationToken)).ConfigureAwait(false);
                 var checkpoint = await connection.QuerySingleOrDefaultAsync<CheckpointRow>(new CommandDefinition(lastCheckpoint, new { RunId = row.Id }, transaction, cancellationToken: cancellationToken)).ConfigureAwait(false);
                 claimed.Add(new ClaimedRun(row.Id, row.SweepId, row.ConfigJson, row.ConfigHash, row.Seed, (int)row.Attempt, (int)row.MaxAttempts, row.LeaseToken,
                     checkpoint is null ? null : new CheckpointRecord((int)checkpoint.Task, (int)checkpoint.Epoch, (int)checkpoint.Batch, checkpoint.Path, checkpoint.Sha256)));
+            }
+
+            if (claimed.Count > 0)
+            {
+                var firstLease = new { first.RunId, first.LeaseToken };
+                await connection.ExecuteAsync(new CommandDefinition(markFirst, firstLease, transaction, cancellationToken: cancellationToken)).ConfigureAwait(false);
+                await connection.ExecuteAsync(new CommandDefinition(markFirstAudit, firstLease, transaction, cancellationToken: cancellationToken)).ConfigureAwait(false);
             }
 
             return claimed;

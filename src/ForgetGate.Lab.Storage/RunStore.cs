@@ -72,11 +72,20 @@ internal sealed partial class RunStore : IRunStore
 
     public Task<int> RescueExpiredAsync(CancellationToken cancellationToken)
     {
+        // A lease taken in a shared process (lease_shared = 1) that expired is not counted: the process died or stalled
+        // with other runs in it, and any of them may have been the cause. The attempt is given back (as a graceful
+        // release gives it back) and the run is quarantined: from now on it is claimed only by a process that runs
+        // nothing beside it, so each of its later expiries is its own and counts. A run is forgiven at most once per
+        // quarantine (quarantined runs never hold a shared lease), so a poison run still ends failed after
+        // max_attempts crashes alone, and nothing runs forever. SET expressions all read the row's old values.
         string sql = $"""
             UPDATE runs
-            SET status = CASE WHEN attempt < max_attempts THEN 'queued' ELSE 'failed' END,
-                error = CASE WHEN attempt < max_attempts THEN error ELSE 'lease expired after ' || attempt || ' attempts' END,
-                finished_at = CASE WHEN attempt < max_attempts THEN NULL ELSE {_dialect.Now} END,
+            SET status = CASE WHEN lease_shared = 1 OR attempt < max_attempts THEN 'queued' ELSE 'failed' END,
+                error = CASE WHEN lease_shared = 1 OR attempt < max_attempts THEN error ELSE 'lease expired after ' || attempt || ' attempts' END,
+                finished_at = CASE WHEN lease_shared = 1 OR attempt < max_attempts THEN NULL ELSE {_dialect.Now} END,
+                attempt = CASE WHEN lease_shared = 1 THEN attempt - 1 ELSE attempt END,
+                quarantined = CASE WHEN lease_shared = 1 THEN 1 ELSE quarantined END,
+                lease_shared = 0,
                 lease_token = NULL,
                 lease_expires_at = NULL
             WHERE status = 'running'
@@ -100,14 +109,15 @@ internal sealed partial class RunStore : IRunStore
                 WHERE status = 'queued'
                   AND cancel_requested = 0
                   AND (@SweepId IS NULL OR sweep_id = @SweepId)
+                  AND (@AllowQuarantined = 1 OR quarantined = 0)
                 ORDER BY priority DESC, id
                 LIMIT 1
                 {_dialect.ClaimLockClause})
-            RETURNING id, sweep_id, config_json, config_hash, seed, attempt, max_attempts, lease_token
+            RETURNING id, sweep_id, config_json, config_hash, seed, attempt, max_attempts, lease_token, lease_shared, quarantined
             """;
         string audit = $"""
-            INSERT INTO run_attempts (run_id, attempt, lease_token, lease_owner, claimed_at)
-            VALUES (@RunId, @Attempt, @LeaseToken, @Owner, {_dialect.Now})
+            INSERT INTO run_attempts (run_id, attempt, lease_token, lease_owner, claimed_at, shared, quarantined)
+            VALUES (@RunId, @Attempt, @LeaseToken, @Owner, {_dialect.Now}, @LeaseShared, @Quarantined)
             """;
         string lastCheckpoint = """
             SELECT task, epoch, batch, path, sha256
@@ -124,6 +134,8 @@ internal sealed partial class RunStore : IRunStore
             request.CodeVersion,
             request.EnvironmentJson,
             request.SweepId,
+            Shared = request.Shared ? 1 : 0,
+            AllowQuarantined = request.AllowQuarantined ? 1 : 0,
         };
         if (_dialect.WritableCtes)
         {
@@ -134,11 +146,11 @@ internal sealed partial class RunStore : IRunStore
                 {claim}
                 ),
                 audit AS (
-                    INSERT INTO run_attempts (run_id, attempt, lease_token, lease_owner, claimed_at)
-                    SELECT id, attempt, lease_token, @Owner, {_dialect.Now}
+                    INSERT INTO run_attempts (run_id, attempt, lease_token, lease_owner, claimed_at, shared, quarantined)
+                    SELECT id, attempt, lease_token, @Owner, {_dialect.Now}, lease_shared, quarantined
                     FROM claimed
                 )
-                SELECT c.id, c.sweep_id, c.config_json, c.config_hash, c.seed, c.attempt, c.max_attempts, c.lease_token,
+                SELECT c.id, c.sweep_id, c.config_json, c.config_hash, c.seed, c.attempt, c.max_attempts, c.lease_token, c.quarantined,
                        k.task AS checkpoint_task, k.epoch AS checkpoint_epoch, k.batch AS checkpoint_batch,
                        k.path AS checkpoint_path, k.sha256 AS checkpoint_sha256
                 FROM claimed c
@@ -155,7 +167,8 @@ internal sealed partial class RunStore : IRunStore
                 return row is null
                     ? null
                     : new ClaimedRun(row.Id, row.SweepId, row.ConfigJson, row.ConfigHash, row.Seed, (int)row.Attempt, (int)row.MaxAttempts, row.LeaseToken,
-                        row.CheckpointPath is null ? null : new CheckpointRecord((int)row.CheckpointTask, (int)row.CheckpointEpoch, (int)row.CheckpointBatch, row.CheckpointPath, row.CheckpointSha256!));
+                        row.CheckpointPath is null ? null : new CheckpointRecord((int)row.CheckpointTask, (int)row.CheckpointEpoch, (int)row.CheckpointBatch, row.CheckpointPath, row.CheckpointSha256!),
+                        row.Quarantined != 0);
             }, cancellationToken);
         }
 
@@ -167,20 +180,23 @@ internal sealed partial class RunStore : IRunStore
                 return null;
             }
 
-            await connection.ExecuteAsync(new CommandDefinition(audit, new { RunId = row.Id, row.Attempt, row.LeaseToken, request.Owner }, transaction, cancellationToken: cancellationToken)).ConfigureAwait(false);
+            await connection.ExecuteAsync(new CommandDefinition(audit, new { RunId = row.Id, row.Attempt, row.LeaseToken, request.Owner, row.LeaseShared, row.Quarantined }, transaction, cancellationToken: cancellationToken)).ConfigureAwait(false);
             var checkpoint = await connection.QuerySingleOrDefaultAsync<CheckpointRow>(new CommandDefinition(lastCheckpoint, new { RunId = row.Id }, transaction, cancellationToken: cancellationToken)).ConfigureAwait(false);
             return new ClaimedRun(row.Id, row.SweepId, row.ConfigJson, row.ConfigHash, row.Seed, (int)row.Attempt, (int)row.MaxAttempts, row.LeaseToken,
-                checkpoint is null ? null : new CheckpointRecord((int)checkpoint.Task, (int)checkpoint.Epoch, (int)checkpoint.Batch, checkpoint.Path, checkpoint.Sha256));
+                checkpoint is null ? null : new CheckpointRecord((int)checkpoint.Task, (int)checkpoint.Epoch, (int)checkpoint.Batch, checkpoint.Path, checkpoint.Sha256),
+                row.Quarantined != 0);
         }, cancellationToken);
     }
 
     /// <summary>
     /// What taking a run under a lease writes: shared by <see cref="ClaimAsync"/> and <see cref="ClaimMatchingAsync"/>,
     /// so a run claimed in a batch is claimed exactly as a run claimed alone (attempt accounting included).
-    /// Parameters: @Token, @Owner, @LeaseSeconds, @CodeVersion, @EnvironmentJson.
+    /// Parameters: @Token, @Owner, @LeaseSeconds, @CodeVersion, @EnvironmentJson, @Shared (0/1). A quarantined run's
+    /// lease is never shared: whoever may claim it (AllowQuarantined) runs it alone.
     /// </summary>
     private string ClaimSet => $"""
         SET status = 'running',
+                lease_shared = CASE WHEN quarantined = 1 THEN 0 ELSE @Shared END,
                 lease_token = @Token,
                 lease_owner = @Owner,
                 lease_expires_at = {_dialect.NowPlusSeconds("@LeaseSeconds")},
@@ -376,6 +392,10 @@ internal sealed partial class RunStore : IRunStore
         public long MaxAttempts { get; init; }
 
         public string LeaseToken { get; init; } = "";
+
+        public long LeaseShared { get; init; }
+
+        public long Quarantined { get; init; }
 
         public long CheckpointTask { get; init; }
 

@@ -11,11 +11,17 @@ public sealed record NewRun(string ConfigJson, string ConfigHash, long Seed, str
 /// <summary>Result of queueing: rows inserted and points skipped because their config hash was already queued.</summary>
 public sealed record EnqueueResult(int Inserted, int Duplicates);
 
-/// <summary>Who claims and for how long; the code version and environment JSON are stored on the run; <paramref name="SweepId"/> limits the claim to one sweep.</summary>
-public sealed record ClaimRequest(string Owner, TimeSpan Lease, string? CodeVersion = null, string? EnvironmentJson = null, long? SweepId = null);
+/// <summary>
+/// Who claims and for how long; the code version and environment JSON are stored on the run; <paramref name="SweepId"/>
+/// limits the claim to one sweep. <paramref name="Shared"/>: the claiming process may run other runs beside this one
+/// (several slots, or a batch), so if its lease expires (the process died) the attempt is not counted and the run is
+/// quarantined. <paramref name="AllowQuarantined"/>: the claimer runs nothing else now and will run nothing else while a
+/// quarantined run it takes is running; false skips quarantined runs.
+/// </summary>
+public sealed record ClaimRequest(string Owner, TimeSpan Lease, string? CodeVersion = null, string? EnvironmentJson = null, long? SweepId = null, bool Shared = false, bool AllowQuarantined = true);
 
-/// <summary>A run this worker now holds a lease on.</summary>
-public sealed record ClaimedRun(long RunId, long SweepId, string ConfigJson, string ConfigHash, long Seed, int Attempt, int MaxAttempts, string LeaseToken, CheckpointRecord? LastCheckpoint);
+/// <summary>A run this worker now holds a lease on; <paramref name="Quarantined"/>: it must run alone in its process (see <see cref="ClaimRequest"/>).</summary>
+public sealed record ClaimedRun(long RunId, long SweepId, string ConfigJson, string ConfigHash, long Seed, int Attempt, int MaxAttempts, string LeaseToken, CheckpointRecord? LastCheckpoint, bool Quarantined = false);
 
 /// <summary>A successful heartbeat: whether someone asked to cancel the run.</summary>
 public sealed record HeartbeatResult(bool CancelRequested);

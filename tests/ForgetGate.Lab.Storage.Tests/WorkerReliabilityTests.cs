@@ -219,6 +219,55 @@ public abstract class WorkerReliabilityTests : IDisposable
     }
 
     [Fact]
+    public async Task Worker_PoisonRunBesideAnInnocentOneInTwoSlots_InnocentSucceedsAndPoisonFailsAfterMaxAttemptsAlone()
+    {
+        // Two slots in one process: the poison run kills the process (FailFast) about a second in, taking the innocent
+        // run in the other slot down with it. The rule (RunStore.RescueExpiredAsync): an expired lease from a shared
+        // process is not counted and quarantines the run; a quarantined run is claimed only by a process that runs
+        // nothing else beside it, and only crashes while alone count.
+        var poison = TestDatabase.Synthetic(666, tasks: 1, epochs: 1, steps: 20, stepMs: 100);
+        poison["crash_at_step"] = 8;
+        long poisonId = (await _db.QueueAsync("poison-shared", [poison], priority: 1, maxAttempts: 3))[0];
+        var innocentConfig = TestDatabase.Synthetic(7, tasks: 2, epochs: 2, steps: 5, stepMs: 100);
+        long innocent = (await _db.QueueAsync("innocent", [innocentConfig]))[0];
+
+        var workers = new List<WorkerProcess>();
+        while (_db.Scalar<long>("SELECT COUNT(*) FROM runs WHERE status IN ('queued', 'running')") > 0)
+        {
+            Assert.True(workers.Count < 8, $"queue not drained after {workers.Count} worker starts");
+            var worker = Start("--until-empty --concurrency 2", leaseSeconds: 1, heartbeatSeconds: 0.25);
+            workers.Add(worker);
+            await worker.WaitForExitAsync(s_timeout);
+        }
+
+        // The first process held both runs when it died (the test's premise: both claimed in one shared process).
+        Assert.True(workers[0].HasLine($"Claimed run {poisonId} attempt 1/3") && workers[0].HasLine($"Claimed run {innocent} attempt 1/3"), workers[0].Output);
+        Assert.Equal(4, workers.Count(w => w.ExitCode != 0)); // 1 shared crash (forgiven) + 3 crashes alone (counted)
+        Assert.Equal(0, workers[^1].ExitCode);
+
+        // The poison run: failed after max_attempts, each counted attempt a crash while alone; the shared one was forgiven.
+        Assert.Equal(("failed", 3L, "lease expired after 3 attempts"), (Status(poisonId), _db.Scalar<long>("SELECT attempt FROM runs WHERE id = @poisonId", new { poisonId }), _db.Scalar<string>("SELECT error FROM runs WHERE id = @poisonId", new { poisonId })));
+        Assert.Equal(
+            ["1 shared=1 quarantined=0", "1 shared=0 quarantined=1", "2 shared=0 quarantined=1", "3 shared=0 quarantined=1"],
+            Attempts(poisonId));
+
+        // The innocent run: its shared crash cost nothing; it ran alone next and succeeded on attempt 1, from its checkpoint.
+        Assert.Equal(("succeeded", 1L), (Status(innocent), _db.Scalar<long>("SELECT attempt FROM runs WHERE id = @innocent", new { innocent })));
+        Assert.Equal(["1 shared=1 quarantined=0", "1 shared=0 quarantined=1"], Attempts(innocent));
+        long baseline = (await _db.QueueAsync("innocent-baseline", [innocentConfig]))[0];
+        await _db.RunInProcessAsync(baseline);
+        Assert.Equal(_db.Evaluations(baseline), _db.Evaluations(innocent));
+        Assert.Equal(20, _db.Scalar<long>("SELECT COUNT(*) FROM training_curves WHERE run_id = @innocent", new { innocent }));
+        Assert.Equal("ok", _db.IntegrityCheck());
+    }
+
+    /// <summary>A run's claims in order as "attempt shared=S quarantined=Q".</summary>
+    private List<string> Attempts(long runId) =>
+        _db.Query<(long Attempt, long Shared, long Quarantined)>("SELECT attempt, shared, quarantined FROM run_attempts WHERE run_id = @runId ORDER BY claimed_at, attempt", new { runId })
+            .Select(a => $"{a.Attempt} shared={a.Shared} quarantined={a.Quarantined}")
+            .ToList();
+
+    [Fact]
     public async Task Worker_NonRetryableFailures_FailedAtOnceWithMessageAndWorkerGoesOn()
     {
         var missing = TestDatabase.Synthetic(1);

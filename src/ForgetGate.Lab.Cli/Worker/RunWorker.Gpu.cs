@@ -49,8 +49,8 @@ internal sealed partial class RunWorker
                         WorkerLog.Rescued(_logger, rescued);
                     }
 
-                    var request = new ClaimRequest(_owner, Lease, _codeVersion, _environmentJson, _options.SweepId);
-                    return await _store.ClaimMatchingAsync(request, _options.GpuBatch, GpuBatchKey.Of, stoppingToken).ConfigureAwait(false);
+                    // Under the quarantine rule's gate (h12r): a batch's leases are shared, a quarantined run trains alone.
+                    return await ClaimUnderGateAsync(request => _store.ClaimMatchingAsync(request, _options.GpuBatch, GpuBatchKey.Of, stoppingToken), claimed => claimed ?? [], stoppingToken).ConfigureAwait(false) ?? [];
                 }, stoppingToken).ConfigureAwait(false);
             }
             catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
@@ -69,14 +69,21 @@ internal sealed partial class RunWorker
                 continue;
             }
 
-            if (runs.Count == 1)
+            try
             {
-                // Alone (no key, or no other run of its shape queued): the spec's own engine, as any worker runs it.
-                await ExecuteRunAsync(slot, runs[0], stoppingToken).ConfigureAwait(false);
-                continue;
-            }
+                if (runs.Count == 1)
+                {
+                    // Alone (no key, or no other run of its shape queued): the spec's own engine, as any worker runs it.
+                    await ExecuteRunAsync(slot, runs[0], stoppingToken).ConfigureAwait(false);
+                    continue;
+                }
 
-            await ExecuteBatchAsync(slot, runs, stoppingToken).ConfigureAwait(false);
+                await ExecuteBatchAsync(slot, runs, stoppingToken).ConfigureAwait(false);
+            }
+            finally
+            {
+                EndInFlight(runs);
+            }
         }
     }
 

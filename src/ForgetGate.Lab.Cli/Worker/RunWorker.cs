@@ -39,6 +39,12 @@ internal sealed partial class RunWorker : BackgroundService
     private CheckpointOutageState? _checkpointOutage;
     private Task<bool>? _checkpointWait;
 
+    // The quarantine rule (ClaimUnderGateAsync): one claim at a time in this process, the runs in flight, and whether
+    // a quarantined run is running alone now.
+    private readonly SemaphoreSlim _claimGate = new(1, 1);
+    private int _inFlight;
+    private volatile bool _aloneRunning;
+
     // Cancelled on shutdown and when the worker gives up waiting for an outage: either way running runs are released.
     private CancellationTokenSource? _stop;
 
@@ -123,7 +129,7 @@ internal sealed partial class RunWorker : BackgroundService
                         WorkerLog.Rescued(_logger, rescued);
                     }
 
-                    return await _store.ClaimAsync(new ClaimRequest(_owner, Lease, _codeVersion, _environmentJson, _options.SweepId), stoppingToken).ConfigureAwait(false);
+                    return await ClaimUnderGateAsync(request => _store.ClaimAsync(request, stoppingToken), run => run is null ? [] : [run], stoppingToken).ConfigureAwait(false);
                 }, stoppingToken).ConfigureAwait(false);
             }
             catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
@@ -142,8 +148,68 @@ internal sealed partial class RunWorker : BackgroundService
                 continue;
             }
 
-            await ExecuteRunAsync(slot, run, stoppingToken).ConfigureAwait(false);
+            try
+            {
+                await ExecuteRunAsync(slot, run, stoppingToken).ConfigureAwait(false);
+            }
+            finally
+            {
+                EndInFlight([run]);
+            }
         }
+    }
+
+    /// <summary>
+    /// Claims for one slot under the process's claim gate, so the quarantine rule holds (RunStore.RescueExpiredAsync):
+    /// with more than one slot every lease is marked shared (a process death would take all slots' runs down, and
+    /// none of them is charged for it); a quarantined run is taken only when this process runs nothing else, and
+    /// while it runs no other slot claims, so its next crash is its own and counts. <paramref name="runsOf"/> lists
+    /// what <paramref name="claim"/> returned; every run listed is in flight until <see cref="EndInFlight"/>.
+    /// </summary>
+    private async Task<T> ClaimUnderGateAsync<T>(Func<ClaimRequest, Task<T>> claim, Func<T, IReadOnlyList<ClaimedRun>> runsOf, CancellationToken stoppingToken)
+    {
+        await _claimGate.WaitAsync(stoppingToken).ConfigureAwait(false);
+        try
+        {
+            if (_aloneRunning)
+            {
+                return default!; // nothing claimed: a quarantined run has this process to itself
+            }
+
+            bool alone = Volatile.Read(ref _inFlight) == 0;
+            var request = new ClaimRequest(_owner, Lease, _codeVersion, _environmentJson, _options.SweepId, Shared: _options.Concurrency > 1, AllowQuarantined: alone);
+            var result = await claim(request).ConfigureAwait(false);
+            var runs = runsOf(result);
+            Interlocked.Add(ref _inFlight, runs.Count);
+            if (runs.Any(r => r.Quarantined))
+            {
+                _aloneRunning = true;
+                WorkerLog.RunningAlone(_logger, runs[0].RunId);
+            }
+
+            return result;
+        }
+        finally
+        {
+            _claimGate.Release();
+        }
+    }
+
+    /// <summary>Marks the runs of one claim as ended (they no longer keep a quarantined run from being claimed, or other slots from claiming).</summary>
+    private void EndInFlight(IReadOnlyList<ClaimedRun> runs)
+    {
+        if (runs.Any(r => r.Quarantined))
+        {
+            _aloneRunning = false;
+        }
+
+        Interlocked.Add(ref _inFlight, -runs.Count);
+    }
+
+    public override void Dispose()
+    {
+        _claimGate.Dispose();
+        base.Dispose();
     }
 
     private async Task<bool> IsDrainedAsync(CancellationToken stoppingToken)

@@ -81,6 +81,9 @@ internal static partial class WorkerLog
     [LoggerMessage(25, LogLevel.Information, "Checkpoint storage '{Path}' is writable again; claiming resumes")]
     public static partial void CheckpointStorageRecovered(ILogger logger, string path);
 
+    [LoggerMessage(27, LogLevel.Information, "Run {RunId} is quarantined (its lease once expired in a shared process): it runs alone here, and no other run is claimed until it ends")]
+    public static partial void RunningAlone(ILogger logger, long runId);
+
     [LoggerMessage(26, LogLevel.Critical, "Giving up: {Message}")]
     public static partial void GaveUp(ILogger logger, string message);
 }
