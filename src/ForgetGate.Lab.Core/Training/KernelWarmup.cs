@@ -45,13 +45,14 @@ internal static class KernelWarmup
 
     private static readonly ConcurrentDictionary<string, Lazy<bool>> s_warmed = new(StringComparer.Ordinal);
 
-    public static void EnsureWarm(ContinualRunOptions options, RecurrentModelConfig config, ITaskSource data, ComputePool? pool)
+    /// <summary>Warms once per key; <paramref name="cancellationToken"/> (the run's) ends a warm-up early, so Ctrl-C and SIGTERM are not held up by it.</summary>
+    public static void EnsureWarm(ContinualRunOptions options, RecurrentModelConfig config, ITaskSource data, ComputePool? pool, CancellationToken cancellationToken)
     {
         string key = $"{options.Engine}/{config.Variant}/{config.Cell?.Name}/{config.InputSize}/{config.Hidden}/{config.Layers}/{config.Outputs}/{data.Steps}/{options.BatchSize}/{options.Optimizer.Kind}";
-        _ = s_warmed.GetOrAdd(key, _ => new Lazy<bool>(() => Warm(options, config, data, pool), LazyThreadSafetyMode.ExecutionAndPublication)).Value;
+        _ = s_warmed.GetOrAdd(key, _ => new Lazy<bool>(() => Warm(options, config, data, pool, cancellationToken), LazyThreadSafetyMode.ExecutionAndPublication)).Value;
     }
 
-    private static bool Warm(ContinualRunOptions options, RecurrentModelConfig config, ITaskSource data, ComputePool? pool)
+    private static bool Warm(ContinualRunOptions options, RecurrentModelConfig config, ITaskSource data, ComputePool? pool, CancellationToken cancellationToken)
     {
         // A throwaway run of the same options (own seed, own model, optimizer, strategy and buffers; a sink that keeps
         // nothing; no checkpoints; an engine of its own, never a GPU batch's), so that literally the run's code is
@@ -83,7 +84,7 @@ internal static class KernelWarmup
                 quietSince = elapsed;
             }
 
-            if ((elapsed >= Minimum && elapsed - quietSince >= Quiet) || elapsed >= Maximum)
+            if ((elapsed >= Minimum && elapsed - quietSince >= Quiet) || elapsed >= Maximum || cancellationToken.IsCancellationRequested)
             {
                 break;
             }
