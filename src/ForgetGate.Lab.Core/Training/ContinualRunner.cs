@@ -97,7 +97,7 @@ public sealed class ContinualRunner : IDisposable
     {
         if (_options.WarmKernels)
         {
-            KernelWarmup.EnsureWarm(_options, _model.Config, _data, _pool);
+            KernelWarmup.EnsureWarm(_options, _model.Config, _data, _pool, cancellationToken);
         }
 
         var total = Stopwatch.StartNew();

@@ -5,7 +5,7 @@ namespace ForgetGate.Lab.Core.Training;
 
 /// <summary>
 /// Runs a step until the JIT has settled, so that what is timed next is optimized code, not tier-0 code or code
-/// waiting for its tier-1 compile. Used before a run's clock (<see cref="KernelWarmup"/>) and by <c>bench</c>.
+/// waiting for its tier-1 compile. Used by <c>bench</c>; <see cref="KernelWarmup"/> applies the same rule around a throwaway run.
 /// </summary>
 /// <remarks>
 /// Why a fixed time is not enough: .NET's tiered compilation starts counting calls only after 100 ms without new

@@ -1,4 +1,6 @@
 using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Runtime;
 using ForgetGate.Lab.Core.Runs;
 using ForgetGate.Lab.Numerics.Engines;
 using ForgetGate.Lab.Numerics.Models;
@@ -8,19 +10,18 @@ using ForgetGate.Lab.Numerics.Threading;
 namespace ForgetGate.Lab.Core.Training;
 
 /// <summary>
-/// Trains a throwaway copy of a run's network on the run's own first training samples before the run's clock starts,
-/// through the run's whole training-step path (batch fill with the task's transform, forward, the loss the run uses,
-/// backward, clipping, optimizer step; and the evaluation forward), until the JIT has settled (<see cref="JitWarmup"/>).
-/// The stored training throughput then measures compiled code, not the JIT: without it the first run of a process
-/// stored 7,095 samples/s against about 17,000 for every later run in results/quick/report.html, and with a fixed
-/// 0.4 s of model-only warm-up the first pair of a fresh ./run-all.sh still stored ≈ 0.55× its kin.
+/// Runs a throwaway copy of a run (same options, own seed) before the run's clock starts, until the JIT has settled
+/// (no method compiled in the process for <see cref="Quiet"/>; <see cref="JitWarmup"/> says why a fixed time is not
+/// enough), so the stored training throughput measures compiled code, not the JIT: without any warm-up the first run of
+/// a process stored 7,095 samples/s against about 17,000 for every later run in results/quick/report.html.
 /// </summary>
 /// <remarks>
-/// The copy has its own model, optimizer, buffers and a fixed RNG, and only reads the task source: nothing of the run
-/// (parameters, random streams, checkpoints) sees it, so results are bit-identical with or without it. Once per
-/// process for each engine, variant (or cell) and shape: the JIT's work is process-wide. A run that arrives while
-/// another run of the same key is warming waits for that warm-up instead of starting its clock on cold code beside it
-/// (with two slots the first pair of a sweep is two runs of one variant: before, the second started at once).
+/// The copy has its own model, optimizer, strategy, buffers and random streams, writes to a sink that keeps nothing,
+/// and only reads the task source: nothing of the run (parameters, random streams, checkpoints, rows) sees it, so
+/// results are bit-identical with or without it (tested). Once per process for each engine, variant (or cell) and
+/// shape: the JIT's work is process-wide. A run that arrives while another run of the same key is warming waits for
+/// that warm-up instead of starting its clock on cold code beside it (with two slots the first pair of a sweep is two
+/// runs of one variant: before, the second started at once).
 /// </remarks>
 internal static class KernelWarmup
 {
@@ -34,59 +35,73 @@ internal static class KernelWarmup
     /// </summary>
     private static readonly TimeSpan Maximum = TimeSpan.FromSeconds(3);
 
+    /// <summary>
+    /// No method compiled in the whole process for this long: longer than the 100 ms call-counting delay plus 30 calls of
+    /// a once-per-batch method at quick.yaml's batch time, plus a tier-1 compile (<see cref="JitWarmup"/> says why).
+    /// </summary>
+    private static readonly TimeSpan Quiet = TimeSpan.FromMilliseconds(500);
+
+    private static readonly TimeSpan Poll = TimeSpan.FromMilliseconds(20);
+
     private static readonly ConcurrentDictionary<string, Lazy<bool>> s_warmed = new(StringComparer.Ordinal);
 
-    public static void EnsureWarm(ContinualRunOptions options, RecurrentModelConfig config, ITaskSource data, ComputePool? pool)
+    /// <summary>Warms once per key; <paramref name="cancellationToken"/> (the run's) ends a warm-up early, so Ctrl-C and SIGTERM are not held up by it.</summary>
+    public static void EnsureWarm(ContinualRunOptions options, RecurrentModelConfig config, ITaskSource data, ComputePool? pool, CancellationToken cancellationToken)
     {
         string key = $"{options.Engine}/{config.Variant}/{config.Cell?.Name}/{config.InputSize}/{config.Hidden}/{config.Layers}/{config.Outputs}/{data.Steps}/{options.BatchSize}/{options.Optimizer.Kind}";
-        _ = s_warmed.GetOrAdd(key, _ => new Lazy<bool>(() => Warm(options, config, data, pool), LazyThreadSafetyMode.ExecutionAndPublication)).Value;
+        _ = s_warmed.GetOrAdd(key, _ => new Lazy<bool>(() => Warm(options, config, data, pool, cancellationToken), LazyThreadSafetyMode.ExecutionAndPublication)).Value;
     }
 
-    private static bool Warm(ContinualRunOptions options, RecurrentModelConfig config, ITaskSource data, ComputePool? pool)
+    private static bool Warm(ContinualRunOptions options, RecurrentModelConfig config, ITaskSource data, ComputePool? pool, CancellationToken cancellationToken)
     {
-        using var model = ModelEngines.Create(options.Engine, config, pool);
-        ParameterInit.Initialize(model, new Rng(0x5741524D), data.Steps);
-        var optimizer = OptimizerFactory.Create(options.Optimizer, model.Parameters);
-        int train = Math.Max(1, data.Count(0, DataSplit.Train));
-        int batch = Math.Max(1, Math.Min(options.BatchSize, train));
-        var samples = Enumerable.Range(0, batch).Select(i => new SampleRef(0, i % train)).ToList();
-        var buffers = new BatchBuffers(data, batch);
-        var output = new float[batch * data.Outputs];
-        var dOutput = new float[output.Length];
-        var evalBuffers = new BatchBuffers(data, Math.Max(batch, options.EvaluationBatchSize));
-        var evaluator = new TaskEvaluator(model, data, evalBuffers, new ScoreMatrix(data.TaskCount), options.EpochsPerTask, options.EvaluationBatchSize);
-        var probe = new GateProbe(model, data, evalBuffers, options.GateProbeSamples, config.Hidden, config.Layers);
-        int step = 0;
+        // A throwaway run of the same options (own seed, own model, optimizer, strategy and buffers; a sink that keeps
+        // nothing; no checkpoints; an engine of its own, never a GPU batch's), so that literally the run's code is
+        // warm: the runner's per-batch methods, strategy hooks and telemetry as well as fill, loss and kernels. A
+        // hand-built step that warmed only those last ones left the first pair of a fresh quick sweep at ≈ 0.6× its
+        // kin, and with tiered compilation off the gap closed: what stayed cold was tiering state of code it did not run.
+        var throwaway = options with
+        {
+            Seed = options.Seed ^ 0x5741524D57415254UL,
+            WarmKernels = false,
+            EngineInstance = null,
+            CheckpointEveryBatches = 0,
+            EpochsPerTask = 1_000, // keeps it on task 1's training until cancelled below
+        };
+        using var runner = new ContinualRunner(throwaway, data, DiscardSink.Instance, pool);
+        using var cancel = new CancellationTokenSource();
+        var running = Task.Run(() => runner.RunAsync(checkpointDirectory: null, resumeFrom: null, cancel.Token));
+        var clock = Stopwatch.StartNew();
+        long compiled = JitInfo.GetCompiledMethodCount();
+        var quietSince = TimeSpan.Zero;
+        while (!running.IsCompleted)
+        {
+            Thread.Sleep(Poll);
+            long now = JitInfo.GetCompiledMethodCount();
+            var elapsed = clock.Elapsed;
+            if (now != compiled)
+            {
+                compiled = now;
+                quietSince = elapsed;
+            }
+
+            if ((elapsed >= Minimum && elapsed - quietSince >= Quiet) || elapsed >= Maximum || cancellationToken.IsCancellationRequested)
+            {
+                break;
+            }
+        }
+
+        cancel.Cancel();
         try
         {
-            JitWarmup.Run(
-                () =>
-                {
-                    buffers.Fill(samples, DataSplit.Train);
-                    var x = buffers.X.AsSpan(0, batch * buffers.SampleLength);
-                    model.Forward(x, batch, data.Steps, output, training: true);
-                    Array.Clear(dOutput);
-                    BatchLoss.Compute(data, samples, buffers, output, dOutput);
-                    model.Backward(dOutput);
-                    Numerics.Optim.GradientClipping.ClipGlobalNorm(model.Parameters, 5f);
-                    optimizer.Step();
-                    if ((step++ & 15) == 0)
-                    {
-                        // The evaluation and gate telemetry a run does between tasks, into a sink that keeps nothing:
-                        // their tier-1 compiles otherwise land in the first runs' next task, on their clock. The sink
-                        // completes every write at once, so waiting here blocks nothing.
-                        evaluator.EvaluateAllAsync(DiscardSink.Instance, 0, 0, CancellationToken.None).GetAwaiter().GetResult();
-                        probe.WriteStepsAsync(DiscardSink.Instance, 0, 0, CancellationToken.None).GetAwaiter().GetResult();
-                        probe.WriteAsync(DiscardSink.Instance, 1, CancellationToken.None).GetAwaiter().GetResult();
-                    }
-                },
-                Minimum,
-                Maximum);
+            running.GetAwaiter().GetResult(); // on the thread pool, so waiting here cannot deadlock
         }
-        catch (Numerics.Cells.CellNonFiniteException)
+        catch (OperationCanceledException)
         {
-            // A cell file can overflow on a throwaway copy's path as on a run's; the warm-up is not the run, so it
-            // stops here and the run meets (or not) its own numbers.
+            // The way it ends.
+        }
+        catch (NonRetryableRunException)
+        {
+            // A cell file can overflow on the throwaway's data order as on a run's; the warm-up is not the run.
         }
 
         return true;
