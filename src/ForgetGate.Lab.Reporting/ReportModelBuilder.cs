@@ -116,19 +116,15 @@ public static class ReportModelBuilder
     }
 
     /// <summary>
-    /// A stored config by dotted path. Fields left out at their default (<see cref="SpecField.OmittedAtDefault"/>, such as
-    /// model.init) are filled in, so a sweep varying one groups by it and runs stored before it existed match the default.
+    /// A stored config by dotted path, as stored. Fields left out at their default (<see cref="SpecField.OmittedAtDefault"/>,
+    /// such as model.init) are filled in by the caller through <see cref="SpecSchema.WithOmittedDefaults"/>, the one place
+    /// that knows which of them apply to a run (scenario.sequence only to image scenarios).
     /// </summary>
     private static Dictionary<string, string> Flatten(string json)
     {
         var result = new Dictionary<string, string>(StringComparer.Ordinal);
         using var doc = JsonDocument.Parse(json);
         Walk(doc.RootElement, "");
-        foreach (var field in SpecSchema.Fields.Where(f => f.OmittedAtDefault))
-        {
-            result.TryAdd(field.Path, Convert.ToString(field.Default, CultureInfo.InvariantCulture)!);
-        }
-
         return result;
 
         void Walk(JsonElement e, string prefix)
