@@ -111,7 +111,7 @@ internal static class BenchCommand
         {
             Console.WriteLine(string.Create(inv,
                 $"forgetgate bench  engine={o.Engine} H={o.Hidden} B={o.Batch} T={o.Steps} D={InputSize} layers={o.Layers} threads={o.Threads} of {cores} cores  {(double.IsNaN(peak) ? "(no hardware FMA: scalar products)" : $"(measured FMA peak {peak:F0} GFLOP/s, {FmaPeak.VectorBits}-bit)")}"));
-            Console.WriteLine("FLOPs per training step: 24·T·B·H·(D+H) per layer (PyTorch's LSTM count), scaled by G/4 for 3-gate variants (cifg, gru).");
+            Console.WriteLine("FLOPs per training step: 24·T·B·H·(D+H) per layer (PyTorch's LSTM count), scaled by G/4 for 3-gate variants (cifg, gru); a cell file counts its G blocks on the input side and only its recurrent blocks on the hidden side.");
         }
 
         // The kernels all variants share are JIT-tiered while the first variant runs; one discarded pass keeps
@@ -290,12 +290,14 @@ internal static class BenchCommand
         var (inferRuns, inferSeconds) = Time(() => model.Forward(xi, InferBatch, o.Steps, out1, training: false), o.Seconds / 2);
 
         // A cell's FLOPs are counted as its GEMMs' (G blocks, like a G-gate built-in); its elementwise step is not counted.
-        double g = variant.GateCount / 4.0;
+        // The input side has all G blocks, the recurrent side only the blocks that read h (config.RecurrentGateCount):
+        // an all-input-only cell such as minlstm has no W_hh and no recurrent product, and counting one put it above 100%
+        // of the measured peak. For the built-ins both counts are G, which is PyTorch's 8·T·H·(D+H)·G/4 per sample.
         double flopsPerSample = 0;
         for (int k = 0; k < o.Layers; k++)
         {
             int d = k == 0 ? InputSize : o.Hidden;
-            flopsPerSample += 8.0 * o.Steps * o.Hidden * (d + o.Hidden) * g;   // forward; training = 3×
+            flopsPerSample += 2.0 * o.Steps * o.Hidden * (d * config.GateCount + o.Hidden * config.RecurrentGateCount);   // forward; training = 3×
         }
 
         double trainRate = trainSteps * o.Batch / trainSeconds;

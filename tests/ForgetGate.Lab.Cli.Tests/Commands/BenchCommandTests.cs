@@ -126,6 +126,18 @@ public sealed class BenchCommandTests
             Assert.True(o.GetProperty("train_samples_per_s").GetDouble() > 0, o.ToString());
             Assert.True(o.GetProperty("infer_samples_per_s").GetDouble() > 0, o.ToString());
         }
+
+        // FLOPs per training sample as bench counts them: 3 × 2·T·H·(D·G + H·R), G blocks on the input side and R recurrent
+        // blocks on the hidden side (H = 9, T = 2, D = 28 in s_tiny). minlstm's three blocks are all input-only (R = 0):
+        // counted with a W_hh it showed 121% of the measured peak. gflops is printed to 0.01, so the implied count is
+        // exact to within 0.005e9 / samples-per-second.
+        foreach (var (o, g, rec) in objects.Zip([(4, 4), (4, 4), (4, 4), (3, 0)], (o, b) => (o, b.Item1, b.Item2)))
+        {
+            double rate = o.GetProperty("train_samples_per_s").GetDouble();
+            double implied = o.GetProperty("gflops").GetDouble() * 1e9 / rate;
+            double expected = 3 * 2.0 * 2 * 9 * (28 * g + 9 * rec);
+            Assert.True(Math.Abs(implied - expected) <= 0.0051e9 / rate, $"{o}: {implied} FLOPs per sample, expected {expected}");
+        }
     }
 
     [Theory]
