@@ -107,17 +107,6 @@ internal sealed partial class RunStore
                 {_dialect.ClaimLockClause})
             RETURNING id, sweep_id, config_json, config_hash, seed, attempt, max_attempts, lease_token, lease_shared, quarantined
             """;
-        string audit = $"""
-            INSERT INTO run_attempts (run_id, attempt, lease_token, lease_owner, claimed_at, shared, quarantined)
-            VALUES (@RunId, @Attempt, @LeaseToken, @Owner, {_dialect.Now}, @LeaseShared, @Quarantined)
-            """;
-        string lastCheckpoint = """
-            SELECT task, epoch, batch, path, sha256
-            FROM checkpoints
-            WHERE run_id = @RunId
-            ORDER BY task DESC, epoch DESC, batch DESC
-            LIMIT 1
-            """;
         return InWriteAsync<IReadOnlyList<ClaimedRun>>(async (connection, transaction) =>
         {
             var claimed = new List<ClaimedRun>();
@@ -139,8 +128,8 @@ internal sealed partial class RunStore
                     continue;
                 }
 
-                await connection.ExecuteAsync(new CommandDefinition(audit, new { RunId = row.Id, row.Attempt, row.LeaseToken, request.Owner, row.LeaseShared, row.Quarantined }, transaction, cancellationToken: cancellationToken)).ConfigureAwait(false);
-                var checkpoint = await connection.QuerySingleOrDefaultAsync<CheckpointRow>(new CommandDefinition(lastCheckpoint, new { RunId = row.Id }, transaction, cancellationToken: cancellationToken)).ConfigureAwait(false);
+                await connection.ExecuteAsync(new CommandDefinition(ClaimAudit, new { RunId = row.Id, row.Attempt, row.LeaseToken, request.Owner, row.LeaseShared, row.Quarantined }, transaction, cancellationToken: cancellationToken)).ConfigureAwait(false);
+                var checkpoint = await connection.QuerySingleOrDefaultAsync<CheckpointRow>(new CommandDefinition(LastCheckpointOfRun, new { RunId = row.Id }, transaction, cancellationToken: cancellationToken)).ConfigureAwait(false);
                 claimed.Add(new ClaimedRun(row.Id, row.SweepId, row.ConfigJson, row.ConfigHash, row.Seed, (int)row.Attempt, (int)row.MaxAttempts, row.LeaseToken,
                     checkpoint is null ? null : new CheckpointRecord((int)checkpoint.Task, (int)checkpoint.Epoch, (int)checkpoint.Batch, checkpoint.Path, checkpoint.Sha256)));
             }

@@ -115,17 +115,6 @@ internal sealed partial class RunStore : IRunStore
                 {_dialect.ClaimLockClause})
             RETURNING id, sweep_id, config_json, config_hash, seed, attempt, max_attempts, lease_token, lease_shared, quarantined
             """;
-        string audit = $"""
-            INSERT INTO run_attempts (run_id, attempt, lease_token, lease_owner, claimed_at, shared, quarantined)
-            VALUES (@RunId, @Attempt, @LeaseToken, @Owner, {_dialect.Now}, @LeaseShared, @Quarantined)
-            """;
-        string lastCheckpoint = """
-            SELECT task, epoch, batch, path, sha256
-            FROM checkpoints
-            WHERE run_id = @RunId
-            ORDER BY task DESC, epoch DESC, batch DESC
-            LIMIT 1
-            """;
         var args = new
         {
             Token = Guid.NewGuid().ToString("N"),
@@ -180,13 +169,28 @@ internal sealed partial class RunStore : IRunStore
                 return null;
             }
 
-            await connection.ExecuteAsync(new CommandDefinition(audit, new { RunId = row.Id, row.Attempt, row.LeaseToken, request.Owner, row.LeaseShared, row.Quarantined }, transaction, cancellationToken: cancellationToken)).ConfigureAwait(false);
-            var checkpoint = await connection.QuerySingleOrDefaultAsync<CheckpointRow>(new CommandDefinition(lastCheckpoint, new { RunId = row.Id }, transaction, cancellationToken: cancellationToken)).ConfigureAwait(false);
+            await connection.ExecuteAsync(new CommandDefinition(ClaimAudit, new { RunId = row.Id, row.Attempt, row.LeaseToken, request.Owner, row.LeaseShared, row.Quarantined }, transaction, cancellationToken: cancellationToken)).ConfigureAwait(false);
+            var checkpoint = await connection.QuerySingleOrDefaultAsync<CheckpointRow>(new CommandDefinition(LastCheckpointOfRun, new { RunId = row.Id }, transaction, cancellationToken: cancellationToken)).ConfigureAwait(false);
             return new ClaimedRun(row.Id, row.SweepId, row.ConfigJson, row.ConfigHash, row.Seed, (int)row.Attempt, (int)row.MaxAttempts, row.LeaseToken,
                 checkpoint is null ? null : new CheckpointRecord((int)checkpoint.Task, (int)checkpoint.Epoch, (int)checkpoint.Batch, checkpoint.Path, checkpoint.Sha256),
                 row.Quarantined != 0);
         }, cancellationToken);
     }
+
+    /// <summary>The audit row of a claim, one per attempt; single and batch claims write the same row.</summary>
+    private string ClaimAudit => $"""
+        INSERT INTO run_attempts (run_id, attempt, lease_token, lease_owner, claimed_at, shared, quarantined)
+        VALUES (@RunId, @Attempt, @LeaseToken, @Owner, {_dialect.Now}, @LeaseShared, @Quarantined)
+        """;
+
+    /// <summary>A claimed run's latest checkpoint, where its attempt resumes.</summary>
+    private const string LastCheckpointOfRun = """
+        SELECT task, epoch, batch, path, sha256
+        FROM checkpoints
+        WHERE run_id = @RunId
+        ORDER BY task DESC, epoch DESC, batch DESC
+        LIMIT 1
+        """;
 
     /// <summary>
     /// What taking a run under a lease writes: shared by <see cref="ClaimAsync"/> and <see cref="ClaimMatchingAsync"/>,
