@@ -21,7 +21,9 @@ namespace ForgetGate.Lab.Core.Training;
 /// results are bit-identical with or without it (tested). Once per process for each engine, variant (or cell) and
 /// shape: the JIT's work is process-wide. A run that arrives while another run of the same key is warming waits for
 /// that warm-up instead of starting its clock on cold code beside it (with two slots the first pair of a sweep is two
-/// runs of one variant: before, the second started at once).
+/// runs of one variant: before, the second started at once). The forgetgate CLI runs with tiered compilation off (its
+/// csproj gives the measurements), so there nothing is recompiled later and the JIT-quiet rule ends at
+/// <see cref="Minimum"/>; the rule matters in hosts that keep tiering on, such as the test runners.
 /// </remarks>
 internal static class KernelWarmup
 {
