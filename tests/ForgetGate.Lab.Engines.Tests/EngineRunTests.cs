@@ -90,29 +90,10 @@ public sealed class EngineRunTests : IDisposable
         var config = Assert.Single(SpecReader.Parse(Spec, Path.Combine(Parity.Experiments, "engines.yaml"), [$"model.variant={variant}", $"model.engine={engine}"]).Points).Config;
         var plan = SpecRunPlanFactory.Create(config);
         Assert.Equal(engine, plan.Options.Engine);
-        using var runner = new ContinualRunner(plan.Options, plan.Tasks, new NullSink());
+        using var runner = new ContinualRunner(plan.Options, plan.Tasks, DiscardingRunSink.Instance);
         Assert.Equal(engine, runner.Model.Engine);
         return (await runner.RunAsync(checkpoints, resumeFrom, CancellationToken.None)).Scores;
     }
 
     private static double Acc(double[,] r) => (r[3, 0] + r[3, 1] + r[3, 2]) / 3;
-
-    private sealed class NullSink : IRunSink
-    {
-        public Task WriteEvaluationsAsync(IReadOnlyList<EvaluationRow> rows, CancellationToken cancellationToken) => Task.CompletedTask;
-
-        public Task WriteTrainingCurveAsync(IReadOnlyList<TrainingCurveRow> rows, CancellationToken cancellationToken) => Task.CompletedTask;
-
-        public Task WriteGateTelemetryAsync(IReadOnlyList<GateTelemetryRow> rows, CancellationToken cancellationToken) => Task.CompletedTask;
-
-        public Task WriteGateStepsAsync(IReadOnlyList<GateStepRow> rows, CancellationToken cancellationToken) => Task.CompletedTask;
-
-        public Task RecordCheckpointAsync(CheckpointRecord checkpoint, CancellationToken cancellationToken) => Task.CompletedTask;
-
-        public Task RecordDatasetFingerprintAsync(string fingerprint, CancellationToken cancellationToken) => Task.CompletedTask;
-
-        public Task ReportProgressAsync(double progress, string? note, CancellationToken cancellationToken) => Task.CompletedTask;
-
-        public Task CompleteAsync(IReadOnlyList<RunSummaryRow> summary, CancellationToken cancellationToken) => Task.CompletedTask;
-    }
 }

@@ -305,6 +305,9 @@ internal static class BenchCommand
         return new BenchResult(trainRate, inferRate, 1000 * trainSeconds / trainSteps, 3 * flopsPerSample * trainRate / 1e9, flopsPerSample * inferRate / 1e9);
     }
 
+    /// <summary>Longest warm-up of one measurement; a big shape's 40 quiet steps could take longer than that.</summary>
+    private static readonly TimeSpan s_warmupCap = TimeSpan.FromSeconds(2);
+
     /// <summary>
     /// Warms up until the JIT has settled (<see cref="JitWarmup"/>: the first variant of a process otherwise runs
     /// part of its windows on tier-0 code or before its tier-1 compile, and reads slower than the same work later),
@@ -312,9 +315,6 @@ internal static class BenchCommand
     /// <paramref name="seconds"/> have passed, and returns the median window as (runs, seconds). The median keeps
     /// one window slowed by another process on the 2 shared cores from deciding the figure.
     /// </summary>
-    /// <summary>Longest warm-up of one measurement; a big shape's 40 quiet steps could take longer than that.</summary>
-    private static readonly TimeSpan s_warmupCap = TimeSpan.FromSeconds(2);
-
     private static (int Runs, double Seconds) Time(Action action, double seconds)
     {
         JitWarmup.Run(action, TimeSpan.Zero, s_warmupCap);

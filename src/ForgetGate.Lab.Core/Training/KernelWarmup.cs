@@ -69,7 +69,7 @@ internal static class KernelWarmup
             CheckpointEveryBatches = 0,
             EpochsPerTask = 1_000, // keeps it on task 1's training until cancelled below
         };
-        using var runner = new ContinualRunner(throwaway, data, DiscardSink.Instance, pool);
+        using var runner = new ContinualRunner(throwaway, data, DiscardingRunSink.Instance, pool);
         using var cancel = new CancellationTokenSource();
         var running = Task.Run(() => runner.RunAsync(checkpointDirectory: null, resumeFrom: null, cancel.Token));
         var clock = Stopwatch.StartNew();
@@ -107,27 +107,5 @@ internal static class KernelWarmup
         }
 
         return true;
-    }
-
-    /// <summary>A sink that keeps nothing, for the warm-up's evaluations.</summary>
-    private sealed class DiscardSink : IRunSink
-    {
-        public static readonly DiscardSink Instance = new();
-
-        public Task WriteEvaluationsAsync(IReadOnlyList<EvaluationRow> rows, CancellationToken cancellationToken) => Task.CompletedTask;
-
-        public Task WriteTrainingCurveAsync(IReadOnlyList<TrainingCurveRow> rows, CancellationToken cancellationToken) => Task.CompletedTask;
-
-        public Task WriteGateTelemetryAsync(IReadOnlyList<GateTelemetryRow> rows, CancellationToken cancellationToken) => Task.CompletedTask;
-
-        public Task WriteGateStepsAsync(IReadOnlyList<GateStepRow> rows, CancellationToken cancellationToken) => Task.CompletedTask;
-
-        public Task RecordCheckpointAsync(CheckpointRecord checkpoint, CancellationToken cancellationToken) => Task.CompletedTask;
-
-        public Task RecordDatasetFingerprintAsync(string fingerprint, CancellationToken cancellationToken) => Task.CompletedTask;
-
-        public Task ReportProgressAsync(double progress, string? note, CancellationToken cancellationToken) => Task.CompletedTask;
-
-        public Task CompleteAsync(IReadOnlyList<RunSummaryRow> summary, CancellationToken cancellationToken) => Task.CompletedTask;
     }
 }

@@ -57,7 +57,7 @@ internal static class StrategyComparison
 
         // Warm-up: the first run of a process also pays for JIT compilation, which would inflate naive's time (it runs first).
         var warm = SpecRunPlanFactory.Create(spec.Points[0].Config);
-        using (var runner = new ContinualRunner(warm.Options with { Threads = threads }, warm.Tasks, new DiscardingSink(), pool))
+        using (var runner = new ContinualRunner(warm.Options with { Threads = threads }, warm.Tasks, DiscardingRunSink.Instance, pool))
         {
             runner.RunAsync(null, null, CancellationToken.None).GetAwaiter().GetResult();
         }
@@ -75,7 +75,7 @@ internal static class StrategyComparison
                 var plan = SpecRunPlanFactory.Create(config);
                 var options = plan.Options with { Threads = threads };
                 var clock = Stopwatch.StartNew();
-                using var runner = new ContinualRunner(options, plan.Tasks, new DiscardingSink(), pool);
+                using var runner = new ContinualRunner(options, plan.Tasks, DiscardingRunSink.Instance, pool);
                 var outcome = runner.RunAsync(null, null, CancellationToken.None).GetAwaiter().GetResult();
                 clock.Stop();
                 var r = new Result(config.Strategy.Kind, config.Model.Variant.ToString(), config.Seed, ForgettingMetrics.Forgetting(outcome.Scores),
@@ -119,24 +119,4 @@ internal static class StrategyComparison
     }
 
     private sealed record Result(string Strategy, string Variant, long Seed, double Forgetting, double Acc, double Seconds, Core.Training.Strategies.StrategyFigures Figures);
-
-    /// <summary>The benchmark keeps only the outcome; rows go nowhere.</summary>
-    private sealed class DiscardingSink : IRunSink
-    {
-        public Task WriteEvaluationsAsync(IReadOnlyList<EvaluationRow> rows, CancellationToken cancellationToken) => Task.CompletedTask;
-
-        public Task WriteTrainingCurveAsync(IReadOnlyList<TrainingCurveRow> rows, CancellationToken cancellationToken) => Task.CompletedTask;
-
-        public Task WriteGateTelemetryAsync(IReadOnlyList<GateTelemetryRow> rows, CancellationToken cancellationToken) => Task.CompletedTask;
-
-        public Task WriteGateStepsAsync(IReadOnlyList<GateStepRow> rows, CancellationToken cancellationToken) => Task.CompletedTask;
-
-        public Task RecordCheckpointAsync(CheckpointRecord checkpoint, CancellationToken cancellationToken) => Task.CompletedTask;
-
-        public Task RecordDatasetFingerprintAsync(string fingerprint, CancellationToken cancellationToken) => Task.CompletedTask;
-
-        public Task ReportProgressAsync(double progress, string? note, CancellationToken cancellationToken) => Task.CompletedTask;
-
-        public Task CompleteAsync(IReadOnlyList<RunSummaryRow> summary, CancellationToken cancellationToken) => Task.CompletedTask;
-    }
 }
