@@ -112,7 +112,7 @@ public sealed class ContinualRunner : IDisposable
             await _clock.EvalAsync(async () =>
             {
                 await _evaluator.EvaluateAllAsync(_sink, afterTask: 0, epoch: 0, cancellationToken).ConfigureAwait(false);
-                await _gateProbe.WriteStepsAsync(_sink, afterTask: 0, epoch: 0, cancellationToken).ConfigureAwait(false);
+                await _gateProbe.WriteAsync(_sink, afterTask: 0, epoch: 0, summaries: false, cancellationToken).ConfigureAwait(false);
             }).ConfigureAwait(false);
         }
 
@@ -141,14 +141,13 @@ public sealed class ContinualRunner : IDisposable
                     await _clock.EvalAsync(async () =>
                     {
                         await _evaluator.EvaluateAllAsync(_sink, after, atEpoch, cancellationToken).ConfigureAwait(false);
-                        await _gateProbe.WriteStepsAsync(_sink, after, atEpoch, cancellationToken).ConfigureAwait(false);
+                        await _gateProbe.WriteAsync(_sink, after, atEpoch, summaries: last, cancellationToken).ConfigureAwait(false);
                     }).ConfigureAwait(false);
                 }
             }
 
             _strategy.AfterTask(task, _strategyRng, _strategyModel);
             int finished = task + 1;
-            await _clock.EvalAsync(() => _gateProbe.WriteAsync(_sink, finished, cancellationToken)).ConfigureAwait(false);
             // Training only: evaluations and telemetry are timed by the wall clock, not here.
             LastSamplesPerSecond = taskSamples / Math.Max(trainClock.Elapsed.TotalSeconds, 1e-9);
             if (checkpointDirectory is not null)

@@ -11,40 +11,19 @@ namespace ForgetGate.Lab.Core.Training;
 /// </summary>
 internal sealed class GateProbe(IRecurrentNetwork model, ITaskSource data, BatchBuffers buffers, int probeSamples, int hidden, int layers)
 {
-    /// <summary>Probes every task with the model as it stands after <paramref name="afterTask"/> and stores one row per task and layer.</summary>
-    public async Task WriteAsync(IRunSink sink, int afterTask, CancellationToken cancellationToken)
-    {
-        var rows = new List<GateTelemetryRow>();
-        int sample = buffers.SampleLength;
-        for (int task = 0; task < data.TaskCount; task++)
-        {
-            int n = Math.Min(Math.Min(probeSamples, data.Count(task, DataSplit.Test)), buffers.Indices.Length);
-            if (n == 0)
-            {
-                continue;
-            }
-
-            buffers.FillRange(task, DataSplit.Test, 0, n);
-            model.Forward(buffers.X.AsSpan(0, n * sample), n, data.Steps, buffers.Output.AsSpan(0, n * data.Outputs), training: true);
-            var gates = new float[data.Steps * n * hidden];
-            for (int layer = 0; layer < layers; layer++)
-            {
-                int written = model.CopyForgetGates(layer, gates);
-                rows.Add(GateStatistics.Summarise(afterTask, layer, task, gates.AsSpan(0, written)));
-            }
-        }
-
-        await sink.WriteGateTelemetryAsync(rows, cancellationToken).ConfigureAwait(false);
-    }
-
     /// <summary>
     /// Gates through time with the model as it stands after <paramref name="afterTask"/> tasks up to <paramref name="epoch"/>:
     /// per task and layer the mean gate per step, probe sample <see cref="GateSteps.SampleIndex"/>'s unit × step matrix, and the
     /// spread of every value (see <see cref="GateSteps.Summarise"/>). Called right after each evaluation, untrained included.
+    /// With <paramref name="summaries"/> (a task's last evaluation) the same probe pass also gives the per-task telemetry
+    /// rows (<see cref="GateStatistics.Summarise"/>): one forward of the probe samples serves both, which at T = 784 is
+    /// most of a probe's cost. The strategies' end-of-task work that follows reads the parameters but never changes them,
+    /// so these are the gates of the model the task ended with.
     /// </summary>
-    public async Task WriteStepsAsync(IRunSink sink, int afterTask, int epoch, CancellationToken cancellationToken)
+    public async Task WriteAsync(IRunSink sink, int afterTask, int epoch, bool summaries, CancellationToken cancellationToken)
     {
-        var rows = new List<GateStepRow>();
+        var steps = new List<GateStepRow>();
+        var telemetry = new List<GateTelemetryRow>();
         int sample = buffers.SampleLength;
         float[]? gates = null;
         for (int task = 0; task < data.TaskCount; task++)
@@ -61,10 +40,18 @@ internal sealed class GateProbe(IRecurrentNetwork model, ITaskSource data, Batch
             for (int layer = 0; layer < layers; layer++)
             {
                 int written = model.CopyForgetGates(layer, gates);
-                rows.Add(GateSteps.Summarise(afterTask, epoch, layer, task, gates.AsSpan(0, written), data.Steps, n, hidden));
+                steps.Add(GateSteps.Summarise(afterTask, epoch, layer, task, gates.AsSpan(0, written), data.Steps, n, hidden));
+                if (summaries)
+                {
+                    telemetry.Add(GateStatistics.Summarise(afterTask, layer, task, gates.AsSpan(0, written)));
+                }
             }
         }
 
-        await sink.WriteGateStepsAsync(rows, cancellationToken).ConfigureAwait(false);
+        await sink.WriteGateStepsAsync(steps, cancellationToken).ConfigureAwait(false);
+        if (summaries)
+        {
+            await sink.WriteGateTelemetryAsync(telemetry, cancellationToken).ConfigureAwait(false);
+        }
     }
 }
