@@ -43,6 +43,13 @@ internal static class RunCommand
 
         command.SetAction(async (parse, cancellationToken) =>
         {
+            double outageSeconds = parse.GetValue(outageWait);
+            if (!double.IsFinite(outageSeconds) || outageSeconds < 0)
+            {
+                // Refused before anything is queued, like every other bad option.
+                throw new Errors.CliException(Errors.ExitCodes.BadInput, string.Create(CultureInfo.InvariantCulture, $"--outage-wait {outageSeconds}: expected a number of seconds, 0 or more."));
+            }
+
             string database = CliDatabase.Resolve(parse.GetValue(db));
             var plan = SweepQueuer.LoadPlan(parse.GetValue(spec)!, parse.GetValue(set) ?? [], parse.GetValue(maxRuns));
             Directory.CreateDirectory(RunStores.LocalDirectory(database));
@@ -72,7 +79,7 @@ internal static class RunCommand
                     o.ThreadsPerRun = parse.GetValue(threads) is { } t ? Math.Max(1, t) : WorkerOptions.Auto;
                     o.Concurrency = runs;
                     o.AutoHint = (hint.Hidden, hint.Batch, plan.Points.Count);
-                    o.OutageWaitSeconds = parse.GetValue(outageWait);
+                    o.OutageWaitSeconds = outageSeconds;
                 },
                 shutdownSeconds: 20,
                 minimumLevel: display.IsInteractive ? LogLevel.Warning : LogLevel.Information,

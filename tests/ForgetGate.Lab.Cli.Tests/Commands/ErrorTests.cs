@@ -166,6 +166,7 @@ public sealed class ErrorTests : IDisposable
         Check(2, "run", "--set: model.hiden: unknown field", "run", Spec(), "--db", Db, "--set", "model.hiden=3");
         Check(2, "spec check", "--set: seed: -1 is out of range; expected an integer in [0, 9007199254740991]", "spec", "check", Spec(), "--set", "seed=-1");
         Check(2, "run", $"spec file '{Path.Combine(_dir, "missing.yaml")}' does not exist", "run", "missing.yaml", "--db", Db);
+        Check(2, "run", "--outage-wait -5: expected a number of seconds, 0 or more.", "run", Spec(), "--db", Db, "--outage-wait", "-5");
         Assert.False(File.Exists(Db));
     }
 
