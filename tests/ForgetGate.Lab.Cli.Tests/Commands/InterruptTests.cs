@@ -29,20 +29,23 @@ public sealed class InterruptTests : IDisposable
     [Fact]
     public async Task Run_CtrlCDuringStoreWait_Exits130WithinASecondAndTheRunResumes()
     {
+        // Long enough (3,000 batches, several seconds even on a quiet machine) that the lock below lands mid-run: with
+        // 2 tasks of 6,000 the whole run took 1.7 s once the CLI stopped recompiling its code (tiered compilation off),
+        // and it once finished between the first checkpoint and the lock.
         string spec = Path.Combine(_dir, "interrupt.yaml");
         File.WriteAllText(spec, """
             name: interrupt
             scenario:
               kind: permuted
-              tasks: 2
-              train_per_task: 6000
+              tasks: 4
+              train_per_task: 24000
               test_per_task: 100
             model:
               variant: lstm
               hidden: 16
             training:
               batch_size: 32
-              checkpoint_every_batches: 10
+              checkpoint_every_batches: 25
             """);
         string db = Path.Combine(_dir, "fg.db");
         // A short lease so the abandoned run becomes claimable again within the test.
